@@ -1,0 +1,384 @@
+//! Decoder building blocks: RMSNorm, rotary tables, grouped-query attention, SwiGLU MLP, layer.
+//!
+//! Every block is a `Config` + `Module` pair. Configs build modules from checkpoint tensors
+//! (already converted to f32 and named by [`Slot`]) so random init and loading share one path.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::activation::silu;
+use burn::tensor::module::{attention, linear};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::cache::LayerCache;
+use crate::error::ModelError;
+use crate::import::Slot;
+
+/// Supplies the f32 contents of one checkpoint tensor (HF `[out, in]` layout).
+pub(crate) type TensorFetch<'a> = dyn FnMut(Slot) -> Result<Vec<f32>, ModelError> + 'a;
+
+/// Builds a trainable parameter from host data.
+pub(crate) fn param<const D: usize>(data: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
+    Param::from_data(TensorData::new(data, shape), device)
+}
+
+/// Transposes and concatenates HF `[out_i, d_in]` matrices into one `[d_in, Σ out_i]` matrix.
+pub(crate) fn fuse_transposed(parts: &[(&[f32], usize)], d_in: usize) -> Vec<f32> {
+    let d_out: usize = parts.iter().map(|(_, rows)| rows).sum();
+    let mut fused = vec![0.0f32; d_in * d_out];
+    let mut column = 0;
+    for (data, rows) in parts {
+        for row in 0..*rows {
+            let source = &data[row * d_in..(row + 1) * d_in];
+            for (i, value) in source.iter().enumerate() {
+                fused[i * d_out + column + row] = *value;
+            }
+        }
+        column += rows;
+    }
+    fused
+}
+
+/// Inverse of [`fuse_transposed`]: splits `[d_in, Σ out_i]` back into HF `[out_i, d_in]` parts.
+pub(crate) fn split_transposed(fused: &[f32], d_in: usize, rows: &[usize]) -> Vec<Vec<f32>> {
+    let d_out: usize = rows.iter().sum();
+    let mut column = 0;
+    rows.iter()
+        .map(|&n_rows| {
+            let mut part = vec![0.0f32; n_rows * d_in];
+            for row in 0..n_rows {
+                for i in 0..d_in {
+                    part[row * d_in + i] = fused[i * d_out + column + row];
+                }
+            }
+            column += n_rows;
+            part
+        })
+        .collect()
+}
+
+/// Reads a parameter back to host memory as f32.
+pub(crate) fn host<const D: usize>(param: &Param<Tensor<D>>) -> Vec<f32> {
+    param.val().into_data_as::<f32>().into_vec::<f32>().unwrap_or_default()
+}
+
+/// Configuration of [`RmsNorm`].
+#[derive(Config, Debug)]
+pub struct RmsNormConfig {
+    /// Width of the normalised vectors.
+    pub d_model: usize,
+    /// Added to the mean square before the square root.
+    pub epsilon: f64,
+}
+
+/// Root-mean-square normalisation with a learned scale, as Hugging Face Llama computes it:
+/// `x / sqrt(mean(x²) + eps) * weight`.
+#[derive(Module, Debug)]
+pub struct RmsNorm {
+    /// Scale `[d_model]`.
+    pub(crate) weight: Param<Tensor<1>>,
+    epsilon: f64,
+}
+
+impl RmsNormConfig {
+    /// Builds the norm from its weight vector.
+    pub fn init_from(&self, weight: Vec<f32>, device: &Device) -> RmsNorm {
+        RmsNorm { weight: param(weight, [self.d_model], device), epsilon: self.epsilon }
+    }
+}
+
+impl RmsNorm {
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let mean_square = x.clone().square().mean_dim(2); // [batch, seq, 1]
+        let inverse_rms = (mean_square + self.epsilon).sqrt().recip();
+        x * inverse_rms * self.weight.val().unsqueeze::<3>()
+    }
+}
+
+/// Precomputed rotary tables, sliced per call (never recomputed per token).
+///
+/// `cos` holds `cos(pos * f)` for both halves of a head; `sin_signed` holds `-sin` for the first
+/// half and `+sin` for the second, so `rope(x) = x * cos + swap_halves(x) * sin_signed` equals
+/// Hugging Face's `x * cos + rotate_half(x) * sin`.
+#[derive(Module, Debug)]
+pub struct RopeTables {
+    /// `[max_positions, head_dim]`
+    cos: Tensor<2>,
+    /// `[max_positions, head_dim]`
+    sin_signed: Tensor<2>,
+}
+
+impl RopeTables {
+    /// Builds tables for positions `0..max_positions` from inverse frequencies (`head_dim / 2`).
+    pub fn new(inverse_frequencies: &[f64], max_positions: usize, device: &Device) -> Self {
+        let half = inverse_frequencies.len();
+        let head_dim = 2 * half;
+        let mut cos = vec![0.0f32; max_positions * head_dim];
+        let mut sin_signed = vec![0.0f32; max_positions * head_dim];
+        for pos in 0..max_positions {
+            for (i, freq) in inverse_frequencies.iter().enumerate() {
+                // Hugging Face computes the angle in f32; do the same so tables agree bit-closely.
+                let angle = (pos as f32) * (*freq as f32);
+                let (s, c) = (angle as f64).sin_cos();
+                let row = pos * head_dim;
+                cos[row + i] = c as f32;
+                cos[row + half + i] = c as f32;
+                sin_signed[row + i] = -s as f32;
+                sin_signed[row + half + i] = s as f32;
+            }
+        }
+        RopeTables {
+            cos: Tensor::from_data(TensorData::new(cos, [max_positions, head_dim]), device),
+            sin_signed: Tensor::from_data(TensorData::new(sin_signed, [max_positions, head_dim]), device),
+        }
+    }
+
+    /// Number of positions the tables cover.
+    pub fn max_positions(&self) -> usize {
+        self.cos.dims()[0]
+    }
+
+    /// Tables for positions `start..start + len`, shaped to broadcast over `[batch, heads, len, head_dim]`.
+    pub fn window(&self, start: usize, len: usize) -> (Tensor<4>, Tensor<4>) {
+        let cos = self.cos.clone().narrow(0, start, len).unsqueeze::<4>();
+        let sin = self.sin_signed.clone().narrow(0, start, len).unsqueeze::<4>();
+        (cos, sin)
+    }
+}
+
+/// Applies rotary embedding to `x: [batch, heads, seq, head_dim]` with tables from [`RopeTables::window`].
+fn apply_rope(x: Tensor<4>, cos: &Tensor<4>, sin_signed: &Tensor<4>) -> Tensor<4> {
+    let head_dim = x.dims()[3];
+    let half = head_dim / 2;
+    let swapped = Tensor::cat(vec![x.clone().narrow(3, half, half), x.clone().narrow(3, 0, half)], 3);
+    x * cos.clone() + swapped * sin_signed.clone()
+}
+
+/// Configuration of [`Attention`].
+#[derive(Config, Debug)]
+pub struct AttentionConfig {
+    /// Residual width.
+    pub d_model: usize,
+    /// Query heads.
+    pub n_heads: usize,
+    /// Key/value heads (`n_heads` must be a multiple).
+    pub n_kv_heads: usize,
+    /// Per-head width.
+    pub head_dim: usize,
+    /// Bias on q, k, v.
+    pub qkv_bias: bool,
+    /// Bias on the output projection.
+    pub o_bias: bool,
+}
+
+/// Grouped-query self-attention with fused q/k/v projection and optional biases.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `[d_model, (n_heads + 2 n_kv_heads) * head_dim]`, columns q | k | v.
+    pub(crate) qkv: Param<Tensor<2>>,
+    /// `[(n_heads + 2 n_kv_heads) * head_dim]`
+    pub(crate) qkv_bias: Option<Param<Tensor<1>>>,
+    /// `[n_heads * head_dim, d_model]`
+    pub(crate) output: Param<Tensor<2>>,
+    /// `[d_model]`
+    pub(crate) output_bias: Option<Param<Tensor<1>>>,
+    pub(crate) n_heads: usize,
+    pub(crate) n_kv_heads: usize,
+    pub(crate) head_dim: usize,
+}
+
+impl AttentionConfig {
+    /// Builds the block from layer `layer`'s checkpoint tensors.
+    pub(crate) fn init_from(&self, layer: usize, fetch: &mut TensorFetch, device: &Device) -> Result<Attention, ModelError> {
+        let q_width = self.n_heads * self.head_dim;
+        let kv_width = self.n_kv_heads * self.head_dim;
+        let total = q_width + 2 * kv_width;
+        let (q, k, v) = (fetch(Slot::QueryWeight(layer))?, fetch(Slot::KeyWeight(layer))?, fetch(Slot::ValueWeight(layer))?);
+        let qkv = fuse_transposed(&[(&q, q_width), (&k, kv_width), (&v, kv_width)], self.d_model);
+        let qkv_bias = if self.qkv_bias {
+            let mut bias = fetch(Slot::QueryBias(layer))?;
+            bias.extend(fetch(Slot::KeyBias(layer))?);
+            bias.extend(fetch(Slot::ValueBias(layer))?);
+            Some(param(bias, [total], device))
+        } else {
+            None
+        };
+        let output = fuse_transposed(&[(&fetch(Slot::OutputWeight(layer))?, self.d_model)], q_width);
+        let output_bias = if self.o_bias {
+            Some(param(fetch(Slot::OutputBias(layer))?, [self.d_model], device))
+        } else {
+            None
+        };
+        Ok(Attention {
+            qkv: param(qkv, [self.d_model, total], device),
+            qkv_bias,
+            output: param(output, [q_width, self.d_model], device),
+            output_bias,
+            n_heads: self.n_heads,
+            n_kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim,
+        })
+    }
+}
+
+impl Attention {
+    /// Causal self-attention over `x`, whose first position is absolute position `start`.
+    ///
+    /// With a cache, the new keys/values are written at `start..start+seq` and attention runs
+    /// over all `start + seq` cached positions; without one, `start` must be 0.
+    /// `native_gqa`: the backend's attention kernel accepts fewer key/value heads than query
+    /// heads (flex does); otherwise keys/values are repeated per query group.
+    ///
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: (&Tensor<4>, &Tensor<4>),
+        cache: Option<&mut LayerCache>,
+        start: usize,
+        native_gqa: bool,
+    ) -> Tensor<3> {
+        let [batch, seq, _] = x.dims();
+        let heads_total = self.n_heads + 2 * self.n_kv_heads;
+        let qkv = linear(x, self.qkv.val(), self.qkv_bias.as_ref().map(|b| b.val()));
+        let qkv = qkv.reshape([batch, seq, heads_total, self.head_dim]);
+        // [batch, heads_total, seq, head_dim]; for one token this is a free reshape.
+        let qkv = if seq == 1 {
+            qkv.reshape([batch, heads_total, 1, self.head_dim])
+        } else {
+            qkv.swap_dims(1, 2)
+        };
+        // Rotate q and k together (one op chain instead of two).
+        let qk = apply_rope(qkv.clone().narrow(1, 0, self.n_heads + self.n_kv_heads), rope.0, rope.1);
+        let query = qk.clone().narrow(1, 0, self.n_heads); // [batch, n_heads, seq, head_dim]
+        let key = qk.narrow(1, self.n_heads, self.n_kv_heads); // [batch, n_kv_heads, seq, head_dim]
+        let value = qkv.narrow(1, self.n_heads + self.n_kv_heads, self.n_kv_heads);
+
+        let (key, value) = match cache {
+            Some(cache) => cache.append(key, value, start),
+            None => (key, value),
+        };
+        let (key, value) = if native_gqa || self.n_kv_heads == self.n_heads {
+            (key, value)
+        } else {
+            (self.repeat_kv(key), self.repeat_kv(value))
+        };
+        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: seq > 1 };
+        let context = attention(query, key, value, None, None, options); // [batch, n_heads, seq, head_dim]
+        let context = if seq == 1 {
+            context.reshape([batch, 1, self.n_heads * self.head_dim])
+        } else {
+            context.swap_dims(1, 2).reshape([batch, seq, self.n_heads * self.head_dim])
+        };
+        linear(context, self.output.val(), self.output_bias.as_ref().map(|b| b.val()))
+    }
+
+    /// `[batch, n_kv_heads, seq, head_dim]` → `[batch, n_heads, seq, head_dim]`, each kv head
+    /// repeated for the query heads of its group (Hugging Face `repeat_kv` order).
+    fn repeat_kv(&self, x: Tensor<4>) -> Tensor<4> {
+        let [batch, kv_heads, seq, head_dim] = x.dims();
+        let n_rep = self.n_heads / kv_heads;
+        x.unsqueeze_dim::<5>(2)
+            .expand([batch, kv_heads, n_rep, seq, head_dim])
+            .reshape([batch, kv_heads * n_rep, seq, head_dim])
+    }
+}
+
+/// Configuration of [`Mlp`].
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Residual width.
+    pub d_model: usize,
+    /// Hidden width.
+    pub d_hidden: usize,
+}
+
+/// SwiGLU feed-forward: `down(silu(gate(x)) * up(x))`, with gate and up fused.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// `[d_model, 2 * d_hidden]`, columns gate | up.
+    pub(crate) gate_up: Param<Tensor<2>>,
+    /// `[d_hidden, d_model]`
+    pub(crate) down: Param<Tensor<2>>,
+    pub(crate) d_hidden: usize,
+}
+
+impl MlpConfig {
+    /// Builds the block from layer `layer`'s checkpoint tensors.
+    pub(crate) fn init_from(&self, layer: usize, fetch: &mut TensorFetch, device: &Device) -> Result<Mlp, ModelError> {
+        let gate = fetch(Slot::GateWeight(layer))?;
+        let up = fetch(Slot::UpWeight(layer))?;
+        let gate_up = fuse_transposed(&[(&gate, self.d_hidden), (&up, self.d_hidden)], self.d_model);
+        let down = fuse_transposed(&[(&fetch(Slot::DownWeight(layer))?, self.d_model)], self.d_hidden);
+        Ok(Mlp {
+            gate_up: param(gate_up, [self.d_model, 2 * self.d_hidden], device),
+            down: param(down, [self.d_hidden, self.d_model], device),
+            d_hidden: self.d_hidden,
+        })
+    }
+}
+
+impl Mlp {
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate_up = linear(x, self.gate_up.val(), None); // [batch, seq, 2 * d_hidden]
+        let gate = gate_up.clone().narrow(2, 0, self.d_hidden);
+        let up = gate_up.narrow(2, self.d_hidden, self.d_hidden);
+        linear(silu(gate) * up, self.down.val(), None)
+    }
+}
+
+/// Configuration of [`DecoderLayer`].
+#[derive(Config, Debug)]
+pub struct DecoderLayerConfig {
+    /// Attention block.
+    pub attention: AttentionConfig,
+    /// MLP block.
+    pub mlp: MlpConfig,
+    /// RMSNorm epsilon.
+    pub rms_norm_eps: f64,
+}
+
+/// Pre-norm decoder layer: `x + attn(norm(x))`, then `h + mlp(norm(h))`.
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    pub(crate) input_norm: RmsNorm,
+    pub(crate) attention: Attention,
+    pub(crate) post_attention_norm: RmsNorm,
+    pub(crate) mlp: Mlp,
+}
+
+impl DecoderLayerConfig {
+    /// Builds layer `layer` from checkpoint tensors.
+    pub(crate) fn init_from(&self, layer: usize, fetch: &mut TensorFetch, device: &Device) -> Result<DecoderLayer, ModelError> {
+        let norm = RmsNormConfig::new(self.attention.d_model, self.rms_norm_eps);
+        Ok(DecoderLayer {
+            input_norm: norm.init_from(fetch(Slot::InputNorm(layer))?, device),
+            attention: self.attention.init_from(layer, fetch, device)?,
+            post_attention_norm: norm.init_from(fetch(Slot::PostAttentionNorm(layer))?, device),
+            mlp: self.mlp.init_from(layer, fetch, device)?,
+        })
+    }
+}
+
+impl DecoderLayer {
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        rope: (&Tensor<4>, &Tensor<4>),
+        cache: Option<&mut LayerCache>,
+        start: usize,
+        native_gqa: bool,
+    ) -> Tensor<3> {
+        let attended = self.attention.forward(self.input_norm.forward(x.clone()), rope, cache, start, native_gqa);
+        let hidden = x + attended;
+        let mlp_out = self.mlp.forward(self.post_attention_norm.forward(hidden.clone()));
+        hidden + mlp_out
+    }
+}

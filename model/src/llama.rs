@@ -1,0 +1,255 @@
+//! The Llama-family decoder module: embedding → N decoder layers → RMSNorm → tied or separate head.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::module::{Module, Param};
+use burn::tensor::module::embedding;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::cache::{KvCache, native_gqa};
+use crate::config::LlamaConfig;
+use crate::error::ModelError;
+use crate::import::{Slot, TensorSpec, hf_tensor_specs};
+use crate::layers::{
+    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, RmsNorm, RmsNormConfig, RopeTables,
+    TensorFetch, host, param, split_transposed,
+};
+use crate::rng::SeededRng;
+use crate::weights;
+
+/// Standard deviation of random weights (Hugging Face's `initializer_range` default).
+pub const INIT_STD: f64 = 0.02;
+
+/// A Llama-family causal language model.
+///
+/// # Shapes
+/// - tokens: `[batch, seq]` (Int) → logits `[batch, seq, vocab]`
+#[derive(Module, Debug)]
+pub struct Llama {
+    /// `[vocab, d_model]`
+    pub(crate) embed: Param<Tensor<2>>,
+    pub(crate) layers: Vec<DecoderLayer>,
+    pub(crate) norm: RmsNorm,
+    /// `[d_model, vocab]` when untied; tied models multiply by `embedᵀ`.
+    pub(crate) lm_head: Option<Param<Tensor<2>>>,
+    pub(crate) rope: RopeTables,
+}
+
+impl LlamaConfig {
+    /// Random init (normal, std [`INIT_STD`]; norms 1, biases 0) with seed 0, trainable when
+    /// `device` is an autodiff device.
+    pub fn init(&self, device: &Device) -> Llama {
+        self.init_seeded(device, 0)
+    }
+
+    /// Random init with an explicit seed. Weights depend only on the seed and tensor names,
+    /// never on the device, so the same seed gives the same model on flex and wgpu.
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Llama {
+        let specs = hf_tensor_specs(self);
+        let by_slot: HashMap<Slot, &TensorSpec> = specs.iter().map(|s| (s.slot, s)).collect();
+        let mut fetch = |slot: Slot| -> Result<Vec<f32>, ModelError> {
+            let spec = by_slot[&slot];
+            let n: usize = spec.shape.iter().product();
+            Ok(random_tensor(spec, n, seed))
+        };
+        Llama::from_fetch(self, &mut fetch, device).expect("random init cannot fail on a validated config")
+    }
+}
+
+/// Seeded random contents for one checkpoint tensor, by its kind.
+fn random_tensor(spec: &TensorSpec, n: usize, seed: u64) -> Vec<f32> {
+    match spec.slot {
+        Slot::InputNorm(_) | Slot::PostAttentionNorm(_) | Slot::FinalNorm => vec![1.0; n],
+        Slot::QueryBias(_) | Slot::KeyBias(_) | Slot::ValueBias(_) | Slot::OutputBias(_) => vec![0.0; n],
+        _ => {
+            let mut rng = SeededRng::derived(seed, &spec.name);
+            (0..n).map(|_| (rng.next_normal() * INIT_STD) as f32).collect()
+        }
+    }
+}
+
+impl Llama {
+    /// Builds the model from checkpoint tensors supplied by `fetch` (HF layout, f32).
+    pub(crate) fn from_fetch(config: &LlamaConfig, fetch: &mut TensorFetch, device: &Device) -> Result<Llama, ModelError> {
+        let d = config.hidden_size;
+        let layer_config = DecoderLayerConfig::new(
+            AttentionConfig::new(
+                d,
+                config.num_attention_heads,
+                config.n_kv_heads(),
+                config.head_dim(),
+                config.qkv_bias(),
+                config.o_bias(),
+            ),
+            MlpConfig::new(d, config.intermediate_size),
+            config.rms_norm_eps,
+        );
+        let embed = param(fetch(Slot::Embedding)?, [config.vocab_size, d], device);
+        let layers = (0..config.num_hidden_layers)
+            .map(|n| layer_config.init_from(n, fetch, device))
+            .collect::<Result<Vec<_>, _>>()?;
+        let norm = RmsNormConfig::new(d, config.rms_norm_eps).init_from(fetch(Slot::FinalNorm)?, device);
+        let lm_head = if config.tie_word_embeddings {
+            None
+        } else {
+            let head = crate::layers::fuse_transposed(&[(&fetch(Slot::LmHead)?, config.vocab_size)], d);
+            Some(param(head, [d, config.vocab_size], device))
+        };
+        let rope = RopeTables::new(&config.rope_inverse_frequencies(), config.max_position_embeddings, device);
+        Ok(Llama { embed, layers, norm, lm_head, rope })
+    }
+
+    /// Full-sequence causal forward pass (training and reference use; no cache).
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]` → logits `[batch, seq, vocab]`
+    ///
+    /// Panics if `seq` exceeds `max_position_embeddings`.
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [_, seq] = tokens.dims();
+        let native = native_gqa(&tokens.device());
+        let (cos, sin) = self.rope.window(0, seq);
+        let mut hidden = embedding(self.embed.val(), tokens); // [batch, seq, d_model]
+        for layer in &self.layers {
+            hidden = layer.forward(hidden, (&cos, &sin), None, 0, native);
+        }
+        self.head(self.norm.forward(hidden))
+    }
+
+    /// Runs `tokens` (positions `cache.len()..cache.len()+seq`) through the model, appending their
+    /// keys/values to `cache`, and returns the logits of the last position only.
+    ///
+    /// `token_ids` are the same tokens as host ids (recorded for prefix reuse; pass the row for
+    /// batch 1, or an empty slice for batched decoding).
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]` → logits `[batch, vocab]`
+    pub fn forward_cached(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>, ModelError> {
+        let [batch, seq] = tokens.dims();
+        let hidden = self.forward_hidden_cached(tokens, token_ids, cache)?;
+        let last = hidden.narrow(1, seq - 1, 1); // [batch, 1, d_model]
+        let d = last.dims()[2];
+        let _ = d;
+        Ok(self.head(last).reshape([batch, self.vocab_size()]))
+    }
+
+    /// Like [`Llama::forward_cached`] but returns the logits of every new position.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]` → logits `[batch, seq, vocab]`
+    pub fn forward_cached_all(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<3>, ModelError> {
+        let hidden = self.forward_hidden_cached(tokens, token_ids, cache)?;
+        Ok(self.head(hidden))
+    }
+
+    fn forward_hidden_cached(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<3>, ModelError> {
+        let [batch, seq] = tokens.dims();
+        if seq == 0 {
+            return Err(ModelError::InvalidRequest { message: "forward with zero tokens".into() });
+        }
+        if batch != cache.batch() {
+            return Err(ModelError::InvalidRequest {
+                message: format!("batch {batch} does not match the cache's batch {}", cache.batch()),
+            });
+        }
+        cache.check_room(seq)?;
+        let start = cache.len();
+        if start + seq > self.rope.max_positions() {
+            return Err(ModelError::CacheOverflow { needed: start + seq, capacity: self.rope.max_positions() });
+        }
+        let (cos, sin) = self.rope.window(start, seq);
+        let native = cache.native_gqa;
+        let mut hidden = embedding(self.embed.val(), tokens);
+        for (layer, layer_cache) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            hidden = layer.forward(hidden, (&cos, &sin), Some(layer_cache), start, native);
+        }
+        cache.advance(token_ids, seq);
+        Ok(self.norm.forward(hidden))
+    }
+
+    /// Output head: `[batch, seq, d_model]` → `[batch, seq, vocab]`.
+    fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => burn::tensor::module::linear(hidden, head.val(), None),
+            None => hidden.matmul(self.embed.val().transpose().unsqueeze::<3>()),
+        }
+    }
+
+    /// Vocabulary size (rows of the embedding).
+    pub fn vocab_size(&self) -> usize {
+        self.embed.val().dims()[0]
+    }
+
+    /// Every weight in Hugging Face names and layout (f32), in the import table's order.
+    pub fn to_hf_tensors(&self, config: &LlamaConfig) -> Vec<(TensorSpec, Vec<f32>)> {
+        let mut by_slot: HashMap<Slot, Vec<f32>> = HashMap::new();
+        let d = config.hidden_size;
+        by_slot.insert(Slot::Embedding, host(&self.embed));
+        by_slot.insert(Slot::FinalNorm, host(&self.norm.weight));
+        if let Some(head) = &self.lm_head {
+            let mut parts = split_transposed(&host(head), d, &[config.vocab_size]);
+            by_slot.insert(Slot::LmHead, parts.remove(0));
+        }
+        for (n, layer) in self.layers.iter().enumerate() {
+            let attention = &layer.attention;
+            let q = attention.n_heads * attention.head_dim;
+            let kv = attention.n_kv_heads * attention.head_dim;
+            let mut qkv = split_transposed(&host(&attention.qkv), d, &[q, kv, kv]).into_iter();
+            by_slot.insert(Slot::QueryWeight(n), qkv.next().unwrap_or_default());
+            by_slot.insert(Slot::KeyWeight(n), qkv.next().unwrap_or_default());
+            by_slot.insert(Slot::ValueWeight(n), qkv.next().unwrap_or_default());
+            if let Some(bias) = &attention.qkv_bias {
+                let bias = host(bias);
+                by_slot.insert(Slot::QueryBias(n), bias[..q].to_vec());
+                by_slot.insert(Slot::KeyBias(n), bias[q..q + kv].to_vec());
+                by_slot.insert(Slot::ValueBias(n), bias[q + kv..].to_vec());
+            }
+            let mut output = split_transposed(&host(&attention.output), q, &[d]);
+            by_slot.insert(Slot::OutputWeight(n), output.remove(0));
+            if let Some(bias) = &attention.output_bias {
+                by_slot.insert(Slot::OutputBias(n), host(bias));
+            }
+            by_slot.insert(Slot::InputNorm(n), host(&layer.input_norm.weight));
+            by_slot.insert(Slot::PostAttentionNorm(n), host(&layer.post_attention_norm.weight));
+            let ff = layer.mlp.d_hidden;
+            let mut gate_up = split_transposed(&host(&layer.mlp.gate_up), d, &[ff, ff]).into_iter();
+            by_slot.insert(Slot::GateWeight(n), gate_up.next().unwrap_or_default());
+            by_slot.insert(Slot::UpWeight(n), gate_up.next().unwrap_or_default());
+            let mut down = split_transposed(&host(&layer.mlp.down), ff, &[d]);
+            by_slot.insert(Slot::DownWeight(n), down.remove(0));
+        }
+        hf_tensor_specs(config)
+            .into_iter()
+            .map(|spec| {
+                let data = by_slot.remove(&spec.slot).unwrap_or_default();
+                (spec, data)
+            })
+            .collect()
+    }
+
+    /// Writes `model.safetensors` (f32, Hugging Face names) to `path`.
+    pub fn save_safetensors(&self, config: &LlamaConfig, path: &Path) -> Result<(), ModelError> {
+        weights::write_safetensors(path, &self.to_hf_tensors(config))
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a model directory onto `device`.
+    pub fn load_dir(dir: &Path, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
+        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
+        let model = weights::load_safetensors_file(&config, &dir.join("model.safetensors"), device)?;
+        Ok((config, model))
+    }
+
+    /// Builds a model from in-memory `config.json` text and safetensors bytes (the embedded model).
+    pub fn load_bytes(config_json: &str, safetensors: &[u8], label: &Path, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
+        let config = LlamaConfig::from_json_str(config_json, &label.join("config.json"))?;
+        let model = weights::load_safetensors_bytes(&config, safetensors, &label.join("model.safetensors"), device)?;
+        Ok((config, model))
+    }
+
+    /// Moves host token ids to a `[1, n]` tensor on `device`.
+    pub fn tokens_tensor(ids: &[u32], device: &Device) -> Tensor<2, Int> {
+        let data: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+        Tensor::from_data(TensorData::new(data, [1, ids.len()]), device)
+    }
+}

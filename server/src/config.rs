@@ -1,0 +1,221 @@
+//! Server settings from `initializationOptions` and `workspace/didChangeConfiguration`.
+//!
+//! A bad value never stops the server: it is reported as a warning naming the key, and the
+//! previous value (the default at start) is kept.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::completion::CompletionConfig;
+use crate::model::{DevicePreference, ModelSpec};
+
+/// Every setting the server reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// Whether suggestions are produced at all.
+    pub enable: bool,
+    /// Server-side debounce before a model call.
+    pub debounce_ms: u64,
+    /// A warning is logged when a request takes longer than this (after debounce).
+    pub latency_budget_ms: u64,
+    /// The pipeline's settings.
+    pub completion: CompletionConfig,
+    /// Which model to run, and where.
+    pub model: ModelSpec,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            enable: true,
+            debounce_ms: 75,
+            latency_budget_ms: 1500,
+            completion: CompletionConfig::default(),
+            model: ModelSpec::default(),
+        }
+    }
+}
+
+/// The keys [`ServerConfig::apply_json`] understands, for the "unknown key" warning.
+const KNOWN_KEYS: &[&str] = &[
+    "enable",
+    "debounce_ms",
+    "latency_budget_ms",
+    "max_lines",
+    "max_tokens",
+    "n_invoked",
+    "n_automatic",
+    "prefix_chars",
+    "suffix_chars",
+    "device",
+    "model_path",
+];
+
+impl ServerConfig {
+    /// Applies the settings in `value` (an object, optionally nested under `"ghostline"`) and
+    /// returns one warning per rejected key. Keys that are absent keep their current value.
+    pub fn apply_json(&mut self, value: &Value) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let object = match value {
+            Value::Null => return warnings,
+            Value::Object(object) => match object.get("ghostline") {
+                Some(Value::Object(nested)) => nested,
+                Some(Value::Null) => return warnings,
+                Some(other) => {
+                    warnings.push(format!(
+                        "ghostline settings: expected an object under \"ghostline\", got {other}; keeping the current settings"
+                    ));
+                    return warnings;
+                }
+                None => object,
+            },
+            other => {
+                warnings.push(format!(
+                    "ghostline settings: expected an object, got {other}; keeping the current settings"
+                ));
+                return warnings;
+            }
+        };
+        let mut reader = Reader { object, warnings: &mut warnings };
+        if let Some(enable) = reader.bool("enable") {
+            self.enable = enable;
+        }
+        if let Some(ms) = reader.integer("debounce_ms", 0, 10_000) {
+            self.debounce_ms = ms;
+        }
+        if let Some(ms) = reader.integer("latency_budget_ms", 1, 600_000) {
+            self.latency_budget_ms = ms;
+        }
+        let completion = &mut self.completion;
+        if let Some(lines) = reader.integer("max_lines", 1, 200) {
+            completion.max_lines = lines as usize;
+        }
+        if let Some(tokens) = reader.integer("max_tokens", 1, 2048) {
+            completion.max_tokens = tokens as usize;
+        }
+        if let Some(n) = reader.integer("n_invoked", 1, 10) {
+            completion.n_invoked = n as usize;
+        }
+        if let Some(n) = reader.integer("n_automatic", 1, 10) {
+            completion.n_automatic = n as usize;
+        }
+        if let Some(chars) = reader.integer("prefix_chars", 16, 1_000_000) {
+            completion.prefix_chars = chars as usize;
+        }
+        if let Some(chars) = reader.integer("suffix_chars", 0, 1_000_000) {
+            completion.suffix_chars = chars as usize;
+        }
+        if let Some(device) = reader.string("device") {
+            match device.parse::<DevicePreference>() {
+                Ok(device) => self.model.device = device,
+                Err(_) => reader.warn(format!(
+                    "ghostline settings: \"device\" must be \"auto\", \"cpu\" or \"gpu\", got {device:?}; keeping {:?}",
+                    self.model.device
+                )),
+            }
+        }
+        match object.get("model_path") {
+            None => {}
+            Some(Value::Null) => self.model.path = None,
+            Some(Value::String(path)) if path.is_empty() => self.model.path = None,
+            Some(Value::String(path)) => self.model.path = Some(PathBuf::from(path)),
+            Some(other) => reader.warn(format!(
+                "ghostline settings: \"model_path\" must be a string (a model directory) or null, got {other}; keeping the current model"
+            )),
+        }
+        for key in object.keys() {
+            if !KNOWN_KEYS.contains(&key.as_str()) {
+                warnings.push(format!(
+                    "ghostline settings: unknown key {key:?} ignored (known keys: {})",
+                    KNOWN_KEYS.join(", ")
+                ));
+            }
+        }
+        warnings
+    }
+}
+
+struct Reader<'a> {
+    object: &'a Map<String, Value>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl Reader<'_> {
+    fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    fn bool(&mut self, key: &str) -> Option<bool> {
+        match self.object.get(key)? {
+            Value::Bool(value) => Some(*value),
+            other => {
+                self.warn(format!(
+                    "ghostline settings: {key:?} must be true or false, got {other}; keeping the current value"
+                ));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, key: &str, min: u64, max: u64) -> Option<u64> {
+        let value = self.object.get(key)?;
+        match value.as_u64() {
+            Some(number) if (min..=max).contains(&number) => Some(number),
+            _ => {
+                self.warn(format!(
+                    "ghostline settings: {key:?} must be an integer from {min} to {max}, got {value}; keeping the current value"
+                ));
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.object.get(key)? {
+            Value::String(value) => Some(value.clone()),
+            other => {
+                self.warn(format!(
+                    "ghostline settings: {key:?} must be a string, got {other}; keeping the current value"
+                ));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn good_settings_apply_and_bad_ones_warn_and_keep_defaults() {
+        let mut config = ServerConfig::default();
+        let warnings = config.apply_json(&json!({
+            "debounce_ms": 10, "max_lines": 3, "device": "cpu", "model_path": "/m",
+            "n_invoked": "three", "max_tokens": -4, "enable": "yes", "colour": 1
+        }));
+        assert_eq!(config.debounce_ms, 10);
+        assert_eq!(config.completion.max_lines, 3);
+        assert_eq!(config.model.device, DevicePreference::Cpu);
+        assert_eq!(config.model.path, Some(PathBuf::from("/m")));
+        let defaults = ServerConfig::default();
+        assert_eq!(config.completion.n_invoked, defaults.completion.n_invoked);
+        assert_eq!(config.completion.max_tokens, defaults.completion.max_tokens);
+        assert!(config.enable);
+        assert_eq!(warnings.len(), 4, "{warnings:#?}");
+        assert!(warnings.iter().any(|w| w.contains("\"n_invoked\"")));
+        assert!(warnings.iter().any(|w| w.contains("\"colour\"")));
+    }
+
+    #[test]
+    fn nested_under_ghostline_and_non_objects() {
+        let mut config = ServerConfig::default();
+        assert!(config.apply_json(&json!({"ghostline": {"enable": false}})).is_empty());
+        assert!(!config.enable);
+        let warnings = config.apply_json(&json!([1, 2]));
+        assert_eq!(warnings.len(), 1);
+        assert!(config.apply_json(&Value::Null).is_empty());
+    }
+}

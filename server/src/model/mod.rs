@@ -1,0 +1,87 @@
+//! The server's view of a language model: the `CompletionModel` trait, the loader for the real
+//! engine and the dedicated model thread (`worker`).
+//!
+//! **API boundary:** the rest of the server talks to a model only through [`CompletionModel`]; the
+//! product implements it with `ghostline_model::Engine` (see `engine.rs`), tests with doubles.
+
+mod contract;
+pub mod engine;
+pub mod worker;
+
+use std::path::PathBuf;
+
+pub use contract::{
+    CancelFlag, Completion, DevicePreference, FinishReason, GenerateOutput, GenerateRequest,
+    GenerateTimings, LoadOptions, ModelInfo, Sampling,
+};
+
+/// A model that can complete text. Implementations are `Send` so they can move onto the model
+/// thread, but they are only ever used from that one thread.
+pub trait CompletionModel: Send {
+    /// Generates `req.n` completions; checks `cancel` between tokens and calls `on_token` with each
+    /// new piece of text of the first completion.
+    fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelCallError>;
+
+    /// What the model is.
+    fn info(&self) -> ModelInfo;
+
+    /// Number of tokens `text` encodes to (used for prompt budgets).
+    fn count_tokens(&self, text: &str) -> usize;
+}
+
+/// Errors from a model call.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelCallError {
+    /// The model itself failed; the message comes from the model crate.
+    #[error("model generation failed: {message}")]
+    Generation {
+        /// What the model reported.
+        message: String,
+    },
+}
+
+/// Errors from loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelLoadError {
+    /// Loading failed; the message comes from the model crate and names the file.
+    #[error("could not load the model from {source_name}: {message}")]
+    Load {
+        /// `embedded default` or the directory that was tried.
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Which model to load and where to run it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelSpec {
+    /// A model directory; `None` means the embedded default.
+    pub path: Option<PathBuf>,
+    /// Device preference.
+    pub device: DevicePreference,
+}
+
+impl ModelSpec {
+    /// A short description for logs and status messages.
+    pub fn describe(&self) -> String {
+        match &self.path {
+            Some(path) => format!("{} on {:?}", path.display(), self.device),
+            None => format!("embedded default on {:?}", self.device),
+        }
+    }
+}
+
+/// Loads a model the way the product does (the real engine).
+pub type ModelLoader =
+    Box<dyn Fn(&ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError> + Send>;
+
+/// The product's loader: the real engine, embedded default unless a path is given.
+pub fn real_model_loader() -> ModelLoader {
+    Box::new(|spec: &ModelSpec| engine::load(spec))
+}
