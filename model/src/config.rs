@@ -40,6 +40,9 @@ pub struct LlamaConfig {
     /// Optional RoPE frequency scaling (`linear` or `llama3`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rope_scaling: Option<RopeScaling>,
+    /// transformers ≥ 5 spelling of `rope_theta` + `rope_scaling`; folded into them on load.
+    #[serde(default, skip_serializing)]
+    pub rope_parameters: Option<RopeScaling>,
     /// Longest sequence the model was trained for; sizes the RoPE tables and the KV cache.
     #[serde(default = "default_max_position_embeddings")]
     pub max_position_embeddings: usize,
@@ -95,6 +98,9 @@ impl TokenIds {
 /// RoPE frequency scaling, as Hugging Face's `rope_scaling` object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RopeScaling {
+    /// Base frequency (only in transformers ≥ 5 `rope_parameters`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_theta: Option<f64>,
     /// `linear`, `llama3` or `default` (newer files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rope_type: Option<String>,
@@ -162,6 +168,7 @@ impl LlamaConfig {
             rms_norm_eps: 1e-5,
             rope_theta: default_rope_theta(),
             rope_scaling: None,
+            rope_parameters: None,
             max_position_embeddings: default_max_position_embeddings(),
             tie_word_embeddings: false,
             attention_bias: false,
@@ -177,8 +184,16 @@ impl LlamaConfig {
 
     /// Parses `config.json` text; `path` only labels errors.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self, ModelError> {
-        let config: LlamaConfig =
+        let mut config: LlamaConfig =
             serde_json::from_str(text).map_err(|err| ModelError::config(path, err.to_string()))?;
+        if let Some(parameters) = config.rope_parameters.take() {
+            if let Some(theta) = parameters.rope_theta {
+                config.rope_theta = theta;
+            }
+            if parameters.kind() != "default" {
+                config.rope_scaling = Some(RopeScaling { rope_theta: None, ..parameters });
+            }
+        }
         config.validate(path)?;
         Ok(config)
     }

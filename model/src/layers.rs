@@ -92,7 +92,7 @@ impl RmsNorm {
     /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let mean_square = x.clone().square().mean_dim(2); // [batch, seq, 1]
-        let inverse_rms = (mean_square + self.epsilon).sqrt().recip();
+        let inverse_rms = mean_square.add_scalar(self.epsilon).sqrt().recip();
         x * inverse_rms * self.weight.val().unsqueeze::<3>()
     }
 }

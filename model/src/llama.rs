@@ -129,8 +129,6 @@ impl Llama {
         let [batch, seq] = tokens.dims();
         let hidden = self.forward_hidden_cached(tokens, token_ids, cache)?;
         let last = hidden.narrow(1, seq - 1, 1); // [batch, 1, d_model]
-        let d = last.dims()[2];
-        let _ = d;
         Ok(self.head(last).reshape([batch, self.vocab_size()]))
     }
 
@@ -174,6 +172,11 @@ impl Llama {
             Some(head) => burn::tensor::module::linear(hidden, head.val(), None),
             None => hidden.matmul(self.embed.val().transpose().unsqueeze::<3>()),
         }
+    }
+
+    /// The token embedding matrix `[vocab, d_model]` (also the head when tied).
+    pub fn embedding_weight(&self) -> Tensor<2> {
+        self.embed.val()
     }
 
     /// Vocabulary size (rows of the embedding).

@@ -204,6 +204,20 @@ def python_sources(stdlib, args, manifest):
         yield ("python-stdlib", group, version, "PSF-2.0"), docs
 
 
+def devset_packages(devset_dir):
+    """Package names (`name` of `name-version/...` paths) used by the dev set: never trained on."""
+    names = set()
+    if not devset_dir:
+        return names
+    for path in sorted(Path(devset_dir).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            task_path = json.loads(line).get("path") or ""
+            first = task_path.split("/")[0]
+            if first:
+                names.add(re.sub(r"-[0-9][0-9A-Za-z.+-]*$", "", first))
+    return names
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--registry", required=True)
@@ -215,13 +229,18 @@ def main():
     ap.add_argument("--max-file-bytes", type=int, default=120_000)
     ap.add_argument("--max-group-bytes", type=int, default=600_000)
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--devset", default=None, help="directory of the project's dev set (*.jsonl); its packages are excluded")
     ap.add_argument("--python-repeat", type=int, default=3,
                     help="Python is ~10%% of the bytes; repeat its training files to balance the mix")
     args = ap.parse_args()
 
+    excluded = devset_packages(args.devset)
     manifest, all_docs, meta = [], [], {}
     for gen in (rust_sources(args.registry, args, manifest), python_sources(args.python_stdlib, args, manifest)):
         for (source, name, version, lic), docs in gen:
+            if name in excluded:
+                manifest.append((source, name, version, lic, "skipped:devset", 0, 0))
+                continue
             meta[docs[0]["group"] if docs else name] = (source, name, version, lic)
             all_docs.extend(docs)
     print(f"collected {len(all_docs)} files", file=sys.stderr)

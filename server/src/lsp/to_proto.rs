@@ -22,3 +22,24 @@ pub fn position(rope: &Rope, char_offset: usize, encoding: PositionEncoding) -> 
 pub fn range(rope: &Rope, chars: std::ops::Range<usize>, encoding: PositionEncoding) -> Range {
     Range { start: position(rope, chars.start, encoding), end: position(rope, chars.end, encoding) }
 }
+
+/// The LSP item for a pipeline item: `insertText`, `range`, and the accept command carrying
+/// `suggestion_id`.
+pub fn inline_completion_item(
+    rope: &Rope,
+    item: &crate::completion::CompletionItem,
+    suggestion_id: &str,
+    encoding: PositionEncoding,
+) -> tower_lsp_server::ls_types::InlineCompletionItem {
+    tower_lsp_server::ls_types::InlineCompletionItem {
+        insert_text: item.insert_text.clone(),
+        filter_text: None,
+        range: Some(range(rope, item.replace.clone(), encoding)),
+        command: Some(tower_lsp_server::ls_types::Command {
+            title: "ghostline: accept".to_string(),
+            command: super::ACCEPT_COMMAND.to_string(),
+            arguments: Some(vec![serde_json::Value::from(suggestion_id)]),
+        }),
+        insert_text_format: None,
+    }
+}

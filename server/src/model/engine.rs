@@ -1,11 +1,40 @@
 //! `CompletionModel` for the real `ghostline_model::Engine` (the only model the product uses).
 
-use super::{CompletionModel, ModelLoadError, ModelSpec};
+use ghostline_model::Engine;
 
-/// Loads the real engine described by `spec`.
+use super::{
+    CancelFlag, CompletionModel, GenerateOutput, GenerateRequest, LoadOptions, ModelCallError,
+    ModelInfo, ModelLoadError, ModelSpec,
+};
+
+/// Loads the real engine described by `spec`: the embedded default unless a path is given.
 pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError> {
-    Err(ModelLoadError::Load {
-        source_name: spec.describe(),
-        message: "the ghostline-model engine is not available in this build yet".to_string(),
+    let options = LoadOptions { device: spec.device };
+    let engine = match &spec.path {
+        None => Engine::load_embedded(&options),
+        Some(path) => Engine::load(path, &options),
+    };
+    engine.map(|engine| Box::new(engine) as Box<dyn CompletionModel>).map_err(|error| {
+        ModelLoadError::Load { source_name: spec.describe(), message: error.to_string() }
     })
+}
+
+impl CompletionModel for Engine {
+    fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelCallError> {
+        Engine::generate(self, req, cancel, on_token)
+            .map_err(|error| ModelCallError::Generation { message: error.to_string() })
+    }
+
+    fn info(&self) -> ModelInfo {
+        Engine::info(self).clone()
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        Engine::count_tokens(self, text)
+    }
 }

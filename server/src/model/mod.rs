@@ -4,13 +4,12 @@
 //! **API boundary:** the rest of the server talks to a model only through [`CompletionModel`]; the
 //! product implements it with `ghostline_model::Engine` (see `engine.rs`), tests with doubles.
 
-mod contract;
 pub mod engine;
 pub mod worker;
 
 use std::path::PathBuf;
 
-pub use contract::{
+pub use ghostline_model::{
     CancelFlag, Completion, DevicePreference, FinishReason, GenerateOutput, GenerateRequest,
     GenerateTimings, LoadOptions, ModelInfo, Sampling,
 };

@@ -10,7 +10,7 @@ vim.cmd("filetype plugin indent on")
 vim.cmd("syntax on")
 
 require("ghostline").setup({
-  cmd = vim.json.decode(assert(os.getenv("GHOSTLINE_CMD"), "GHOSTLINE_CMD is not set")),
+  cmd = vim.json.decode((assert(os.getenv("GHOSTLINE_CMD"), "GHOSTLINE_CMD is not set"))),
   keymaps = true,
   debounce_ms = 30,
   server = { maxLines = 4 },

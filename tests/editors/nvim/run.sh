@@ -44,7 +44,7 @@ fi
 
 status=0
 NVIM_SOCKET="$socket" GHOSTLINE_LOG_FILE="$log_file" ARTIFACTS="$artifacts" \
-  "$nvim_bin" --clean -l "$here/driver.lua" || status=$?
+  timeout "${DRIVER_TIMEOUT_S:-420}" "$nvim_bin" --clean -l "$here/driver.lua" || status=$?
 cp "$log_file" "$artifacts/nvim-server.log" 2>/dev/null || true
 if ((status != 0)); then
   echo "# server log (last 30 lines):"

@@ -6,7 +6,7 @@ local M = {}
 M.name = "ghostline"
 
 --- Last `ghostline/status` per client id: { state = "loading"|"ready"|"error"|"disabled", message = string|nil }.
----@type table<integer, {state: string, message: string|nil}>
+---@type table<integer, {state: string, message: string|nil, model: string|nil, device: string|nil}>
 M.status_by_client = {}
 
 --- Last error starting the server (binary missing, ...), shown by :checkhealth and `status()`.
@@ -43,7 +43,8 @@ end
 local function on_status(_, result, ctx)
   if type(result) ~= "table" then return end
   local previous = M.status_by_client[ctx.client_id]
-  M.status_by_client[ctx.client_id] = { state = result.state, message = result.message }
+  M.status_by_client[ctx.client_id] =
+    { state = result.state, message = result.message, model = result.model, device = result.device }
   if result.state == "error" and config.options.notify_errors then
     if not previous or previous.state ~= "error" or previous.message ~= result.message then
       vim.notify("ghostline: " .. (result.message or "the server reported an error"), vim.log.levels.ERROR)

@@ -49,7 +49,8 @@ function M.check()
     if not status then
       health.warn(line .. "running, no ghostline/status received yet")
     elseif status.state == "ready" then
-      health.ok(line .. "model loaded" .. (status.message and (" — " .. status.message) or ""))
+      local model = status.model and (" " .. status.model .. (status.device and (" on " .. status.device) or "")) or ""
+      health.ok(line .. "model loaded" .. model .. (status.message and (" — " .. status.message) or ""))
     elseif status.state == "loading" then
       health.info(line .. "model loading" .. (status.message and (" — " .. status.message) or ""))
     elseif status.state == "disabled" then

@@ -71,18 +71,43 @@ function M.configure_server(settings)
   client.push_settings()
 end
 
---- Maps `lhs` in insert mode to `action`, feeding `lhs` itself when there is no suggestion to act on.
+--- Runs what `lhs` did before ghostline mapped it (an existing mapping, else the key itself).
+local function fallback_for(lhs, existing)
+  local keys = vim.api.nvim_replace_termcodes(lhs, true, false, true)
+  if not existing or not existing.lhs then
+    return function() vim.api.nvim_feedkeys(keys, "n", false) end
+  end
+  local mode = existing.noremap == 1 and "n" or "m"
+  return function()
+    local rhs = existing.rhs
+    if existing.callback then rhs = existing.callback() end
+    if existing.expr == 1 and not existing.callback then rhs = vim.api.nvim_eval(existing.rhs) end
+    if type(rhs) ~= "string" or rhs == "" then return end
+    if existing.expr ~= 1 or existing.replace_keycodes == 1 or not existing.callback then
+      rhs = vim.api.nvim_replace_termcodes(rhs, true, false, true)
+    end
+    vim.api.nvim_feedkeys(rhs, mode, false)
+  end
+end
+
+--- Maps `lhs` in insert mode to `action`; when there is no suggestion to act on, the key does what it did before.
+--- Mappings the user made are left alone (with a warning) unless `force_keymaps`; Neovim's own defaults (such as
+--- 0.11's snippet <Tab>) are kept as the fallback.
 local function map_key(lhs, action, plug)
   if not lhs then return end
   local existing = vim.fn.maparg(lhs, "i", false, true)
-  if not config.options.force_keymaps and existing and existing.lhs and not (existing.desc or ""):match("^ghostline") then
-    vim.notify(("ghostline: %s is already mapped in insert mode; map <Plug>(ghostline-%s) yourself or set"
-      .. " force_keymaps = true"):format(lhs, plug), vim.log.levels.WARN)
+  if not existing.lhs or (existing.desc or ""):match("^ghostline") then existing = nil end
+  local builtin_default = existing and (existing.desc or ""):match("^vim%.") ~= nil
+  if existing and not builtin_default and not config.options.force_keymaps then
+    vim.schedule(function()
+      vim.notify(("ghostline: %s is already mapped in insert mode; map <Plug>(ghostline-%s) yourself or set"
+        .. " force_keymaps = true"):format(lhs, plug), vim.log.levels.WARN)
+    end)
     return
   end
-  local keys = vim.api.nvim_replace_termcodes(lhs, true, false, true)
+  local fallback = fallback_for(lhs, existing)
   vim.keymap.set("i", lhs, function()
-    if not action() then vim.api.nvim_feedkeys(keys, "n", false) end
+    if not action() then fallback() end
   end, { desc = "ghostline: " .. plug, silent = true })
 end
 
@@ -111,7 +136,7 @@ local function command(opts)
   elseif sub == "log" then
     vim.cmd.edit(config.options.log_file or vim.lsp.get_log_path())
   elseif sub == "restart" then
-    for _, c in ipairs(client.all()) do c:stop() end
+    for _, c in ipairs(client.all()) do vim.lsp.stop_client(c.id) end
     vim.defer_fn(function() attach(vim.api.nvim_get_current_buf()) end, 200)
   else
     vim.notify("ghostline: unknown subcommand " .. sub, vim.log.levels.ERROR)

@@ -53,7 +53,7 @@ end
 function M.next_word(text)
   local newline = text:match("^\r?\n[ \t]*")
   if newline then return newline end
-  return text:match("^[ \t]*[%w_]+") or text:match("^[ \t]*[^%w_%s]+") or text:match("^[ \t]+") or text
+  return text:match("^[ \t]*[%w_\128-\255]+") or text:match("^[ \t]*[^%w_%s\128-\255]+") or text:match("^[ \t]+") or text
 end
 
 --- The rest of the suggestion's current line, or (when it starts with a line break) that break plus the next line.

@@ -1,0 +1,383 @@
+//! `Engine`: model + tokenizer + device + KV cache behind the generation API the server uses.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Tensor};
+
+use crate::cache::KvCache;
+use crate::config::LlamaConfig;
+use crate::device::{DevicePreference, select_device};
+use crate::error::ModelError;
+use crate::llama::Llama;
+use crate::rng::SeededRng;
+use crate::sampling::{Sampling, pick};
+use crate::stream::TextStream;
+use crate::tokenizer::{FimMode, TextTokenizer, build_prompt};
+
+/// Most KV-cache positions an engine allocates, whatever the model's context length.
+pub const MAX_CACHE_POSITIONS: usize = 4096;
+
+/// How to load a model.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Which backend to run on (`GHOSTLINE_DEVICE` overrides it).
+    pub device: DevicePreference,
+}
+
+/// What a loaded model is, for logs and status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// Model name (directory name, or `embedded-default`).
+    pub name: String,
+    /// Number of parameters.
+    pub n_params: usize,
+    /// The device in words, e.g. `cpu (flex)`.
+    pub device: String,
+    /// Positions the engine can hold (prompt + completion).
+    pub context_length: usize,
+    /// Whether the tokenizer has FIM tokens (suffix-aware completion).
+    pub fim: bool,
+}
+
+/// A completion request.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// Text before the cursor.
+    pub prefix: String,
+    /// Text after the cursor; used with FIM-capable models.
+    pub suffix: Option<String>,
+    /// Most tokens per completion.
+    pub max_tokens: usize,
+    /// Token choice.
+    pub sampling: Sampling,
+    /// Number of alternatives (deterministic sampling returns one).
+    pub n: usize,
+    /// Strings that end a completion (not included in it).
+    pub stop: Vec<String>,
+    /// Wall-clock budget for the whole call.
+    pub time_budget: Option<Duration>,
+}
+
+/// Why a completion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// A stop string was produced.
+    Stop,
+    /// `max_tokens` reached (or the cache is full).
+    MaxTokens,
+    /// The model produced an end-of-text / FIM end token.
+    EndOfText,
+    /// The time budget ran out.
+    TimeBudget,
+    /// The cancel flag was set.
+    Cancelled,
+}
+
+/// One alternative.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// Generated text, cut before any stop string.
+    pub text: String,
+    /// Generated token ids (excluding the end token; including the one that completed a stop string).
+    pub tokens: Vec<u32>,
+    /// Why it ended.
+    pub finish: FinishReason,
+}
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GenerateTimings {
+    /// Building prompt ids.
+    pub tokenize_ms: f64,
+    /// Running the uncached prompt positions.
+    pub prefill_ms: f64,
+    /// Generating tokens (all alternatives).
+    pub decode_ms: f64,
+}
+
+/// Result of [`Engine::generate`].
+#[derive(Debug, Clone)]
+pub struct GenerateOutput {
+    /// The alternatives, in order.
+    pub completions: Vec<Completion>,
+    /// Timings.
+    pub timings: GenerateTimings,
+    /// Prompt length in tokens.
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose keys/values were reused from the previous call.
+    pub reused_prefix_tokens: usize,
+    /// Positions actually run during prefill (`prompt_tokens - reused_prefix_tokens`).
+    pub prefill_tokens: usize,
+    /// Tokens decoded across all alternatives (forward passes after prefill).
+    pub decoded_tokens: usize,
+}
+
+/// Cooperative cancellation, checked between tokens.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        CancelFlag::default()
+    }
+    /// Sets the flag; a running generation stops before its next token.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether [`CancelFlag::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Model, tokenizer, device and KV cache. `Send`; use it from one dedicated thread.
+#[derive(Debug)]
+pub struct Engine {
+    model: Llama,
+    config: LlamaConfig,
+    tokenizer: TextTokenizer,
+    device: Device,
+    cache: KvCache,
+    info: ModelInfo,
+    fim_mode: FimMode,
+}
+
+const EMBEDDED_CONFIG: &str = include_str!("../weights/default/config.json");
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../weights/default/model.safetensors");
+const EMBEDDED_TOKENIZER: &[u8] = include_bytes!("../weights/default/tokenizer.json");
+
+impl Engine {
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "model directory not found")));
+        }
+        let selected = select_device(opts.device)?;
+        let (config, model) = guard(|| Llama::load_dir(dir, &selected.device))?;
+        let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), &config.eos_ids())?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+        Engine::assemble(name, config, model, tokenizer, selected.device, selected.description)
+    }
+
+    /// Loads the model shipped inside the binary (`model/weights/default`).
+    pub fn load_embedded(opts: &LoadOptions) -> Result<Engine, ModelError> {
+        let selected = select_device(opts.device)?;
+        let label = PathBuf::from("<embedded>");
+        let (config, model) = guard(|| Llama::load_bytes(EMBEDDED_CONFIG, EMBEDDED_WEIGHTS, &label, &selected.device))?;
+        let tokenizer = TextTokenizer::from_bytes(EMBEDDED_TOKENIZER, &label.join("tokenizer.json"), &config.eos_ids())?;
+        Engine::assemble("embedded-default".into(), config, model, tokenizer, selected.device, selected.description)
+    }
+
+    /// Wraps an already-built model (tests, benchmarks, training evaluation).
+    pub fn from_parts(name: String, config: LlamaConfig, model: Llama, tokenizer: TextTokenizer, device: Device) -> Result<Engine, ModelError> {
+        let description = format!("{device:?}");
+        Engine::assemble(name, config, model, tokenizer, device, description)
+    }
+
+    fn assemble(name: String, config: LlamaConfig, model: Llama, tokenizer: TextTokenizer, device: Device, description: String) -> Result<Engine, ModelError> {
+        if tokenizer.vocab_size() > config.vocab_size {
+            tracing::warn!(tokenizer = tokenizer.vocab_size(), model = config.vocab_size, "tokenizer has more tokens than the model's vocabulary");
+        }
+        let context_length = config.max_position_embeddings.min(MAX_CACHE_POSITIONS);
+        let cache = guard(|| Ok(KvCache::new(&config, 1, context_length, &device)))?;
+        let info = ModelInfo { name, n_params: config.n_params(), device: description, context_length, fim: tokenizer.fim().is_some() };
+        tracing::info!(?info, "model loaded");
+        Ok(Engine { model, config, tokenizer, device, cache, info, fim_mode: FimMode::default() })
+    }
+
+    /// Name, size, device, context length, FIM support.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Number of tokens `text` encodes to.
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.tokenizer.encode(text).len()
+    }
+
+    /// The model's hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// The module (for benchmarks and tests).
+    pub fn model(&self) -> &Llama {
+        &self.model
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Chooses PSM (default) or SPM FIM prompts.
+    pub fn set_fim_mode(&mut self, mode: FimMode) {
+        self.fim_mode = mode;
+    }
+
+    /// Drops all cached keys/values (the next call prefills from scratch).
+    pub fn reset_cache(&mut self) {
+        self.cache.reset();
+    }
+
+    /// Prompt ids `generate` would use for `prefix`/`suffix`.
+    pub fn prompt_ids(&self, prefix: &str, suffix: Option<&str>) -> Vec<u32> {
+        build_prompt(&self.tokenizer, prefix, suffix, self.fim_mode)
+    }
+
+    /// Generates completions; `on_token` receives the first alternative's text as it grows
+    /// (never a partial UTF-8 character, never a possible stop-string prefix).
+    pub fn generate(&mut self, req: &GenerateRequest, cancel: &CancelFlag, on_token: &mut dyn FnMut(&str)) -> Result<GenerateOutput, ModelError> {
+        let result = catch_unwind(AssertUnwindSafe(|| self.generate_inner(req, cancel, on_token)));
+        match result {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(err)) => {
+                self.cache.reset();
+                Err(err)
+            }
+            Err(panic) => {
+                self.cache.reset();
+                Err(ModelError::Backend { message: panic_message(panic) })
+            }
+        }
+    }
+
+    fn generate_inner(&mut self, req: &GenerateRequest, cancel: &CancelFlag, on_token: &mut dyn FnMut(&str)) -> Result<GenerateOutput, ModelError> {
+        let started = Instant::now();
+        let prompt = self.prompt_ids(&req.prefix, req.suffix.as_deref());
+        if prompt.is_empty() {
+            return Err(ModelError::InvalidRequest { message: "empty prompt and the tokenizer has no start token".into() });
+        }
+        let mut timings = GenerateTimings { tokenize_ms: ms(started.elapsed()), ..Default::default() };
+        if prompt.len() >= self.cache.capacity() {
+            return Err(ModelError::CacheOverflow { needed: prompt.len() + 1, capacity: self.cache.capacity() });
+        }
+        let max_tokens = req.max_tokens.min(self.cache.capacity() - prompt.len());
+        let out_of_time = |now: Instant| req.time_budget.is_some_and(|budget| now.duration_since(started) >= budget);
+        let mut output = GenerateOutput {
+            completions: Vec::new(),
+            timings,
+            prompt_tokens: prompt.len(),
+            reused_prefix_tokens: 0,
+            prefill_tokens: 0,
+            decoded_tokens: 0,
+        };
+        if cancel.is_cancelled() {
+            output.completions.push(Completion { text: String::new(), tokens: Vec::new(), finish: FinishReason::Cancelled });
+            return Ok(output);
+        }
+
+        // Prefill only what the cache does not already hold (at least one position, for logits).
+        let reused = self.cache.shared_prefix(&prompt).min(prompt.len() - 1);
+        self.cache.truncate(reused);
+        let prefill_started = Instant::now();
+        let new_ids = &prompt[reused..];
+        let prompt_logits = self.step(new_ids)?;
+        timings.prefill_ms = ms(prefill_started.elapsed());
+        output.reused_prefix_tokens = reused;
+        output.prefill_tokens = new_ids.len();
+
+        let decode_started = Instant::now();
+        let alternatives = if req.sampling.is_deterministic() { 1 } else { req.n.max(1) };
+        for alternative in 0..alternatives {
+            if alternative > 0 {
+                self.cache.truncate(prompt.len());
+            }
+            let seed = match req.sampling {
+                Sampling::TopP { seed, .. } => seed,
+                Sampling::Greedy => 0,
+            };
+            let mut rng = SeededRng::derived(seed, &format!("alternative-{alternative}"));
+            let mut stream = TextStream::new(&req.stop);
+            let mut logits = prompt_logits.clone();
+            let mut tokens = Vec::new();
+            let finish = loop {
+                if cancel.is_cancelled() {
+                    break FinishReason::Cancelled;
+                }
+                if out_of_time(Instant::now()) {
+                    break FinishReason::TimeBudget;
+                }
+                if tokens.len() >= max_tokens {
+                    break FinishReason::MaxTokens;
+                }
+                let token = pick(&logits, &req.sampling, &mut rng);
+                if self.tokenizer.is_stop(token) {
+                    break FinishReason::EndOfText;
+                }
+                tokens.push(token);
+                let text = self.tokenizer.decode(&tokens);
+                let stopped = stream.update(&text, alternative == 0, on_token);
+                if stopped {
+                    break FinishReason::Stop;
+                }
+                if tokens.len() >= max_tokens {
+                    break FinishReason::MaxTokens;
+                }
+                if cancel.is_cancelled() {
+                    break FinishReason::Cancelled;
+                }
+                logits = self.step(&[token])?;
+                output.decoded_tokens += 1;
+            };
+            let text = stream.finish(alternative == 0, on_token);
+            output.completions.push(Completion { text, tokens, finish });
+            if finish == FinishReason::Cancelled || finish == FinishReason::TimeBudget {
+                break;
+            }
+        }
+        timings.decode_ms = ms(decode_started.elapsed());
+        output.timings = timings;
+        Ok(output)
+    }
+
+    /// Runs `ids` through the model at the cache's current position; returns the last logits.
+    fn step(&mut self, ids: &[u32]) -> Result<Vec<f32>, ModelError> {
+        let tokens = Llama::tokens_tensor(ids, &self.device);
+        let logits = self.model.forward_cached(tokens, ids, &mut self.cache)?;
+        let data = logits.into_data_as::<f32>();
+        data.into_vec::<f32>().map_err(|err| ModelError::Backend { message: format!("reading logits: {err:?}") })
+    }
+
+    /// Measures one prefill of `prompt_len` tokens and `decode_len` single-token steps on a
+    /// fresh cache (token ids cycle through the vocabulary; no sampling). For benchmarks.
+    pub fn forward_timing(&mut self, prompt_len: usize, decode_len: usize) -> Result<ForwardTiming, ModelError> {
+        crate::bench::time_forward(&self.model, &self.config, &self.device, prompt_len, decode_len)
+    }
+}
+
+pub use crate::bench::ForwardTiming;
+
+/// Runs `f`, turning a backend panic into [`ModelError::Backend`].
+fn guard<T>(f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(ModelError::Backend { message: panic_message(panic) }))
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+#[allow(dead_code)]
+fn assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Engine>();
+    let _ = Tensor::<1>::empty;
+}

@@ -1,0 +1,101 @@
+//! Incremental completion text: stop strings, and streaming that never shows text it may retract.
+
+/// Tracks one completion's decoded text, cuts it at the first stop string, and emits only
+/// text that is final: no trailing partial UTF-8 character (decoded as U+FFFD) and no tail
+/// that could still grow into a stop string.
+pub(crate) struct TextStream<'a> {
+    stop: &'a [String],
+    text: String,
+    emitted: usize,
+}
+
+impl<'a> TextStream<'a> {
+    pub(crate) fn new(stop: &'a [String]) -> Self {
+        TextStream { stop, text: String::new(), emitted: 0 }
+    }
+
+    /// Takes the full decoded text so far; returns true when it now contains a stop string
+    /// (the text is then cut before it). Emits newly final text when `emit`.
+    pub(crate) fn update(&mut self, full_text: &str, emit: bool, on_text: &mut dyn FnMut(&str)) -> bool {
+        self.text.clear();
+        self.text.push_str(full_text);
+        let first_stop = self
+            .stop
+            .iter()
+            .filter(|stop| !stop.is_empty())
+            .filter_map(|stop| self.text.find(stop.as_str()))
+            .min();
+        if let Some(position) = first_stop {
+            self.text.truncate(position);
+            return true;
+        }
+        let mut safe_end = self.text.trim_end_matches('\u{FFFD}').len();
+        safe_end -= self.held_back(&self.text[..safe_end]);
+        if emit && safe_end > self.emitted {
+            on_text(&self.text[self.emitted..safe_end]);
+            self.emitted = safe_end;
+        }
+        false
+    }
+
+    /// Final text (trailing partial characters dropped); emits whatever was held back.
+    pub(crate) fn finish(mut self, emit: bool, on_text: &mut dyn FnMut(&str)) -> String {
+        let end = self.text.trim_end_matches('\u{FFFD}').len();
+        self.text.truncate(end);
+        if emit && end > self.emitted {
+            on_text(&self.text[self.emitted..]);
+        }
+        self.text
+    }
+
+    /// Length of the longest tail of `text` that is a proper prefix of some stop string.
+    fn held_back(&self, text: &str) -> usize {
+        let mut longest = 0;
+        for stop in self.stop {
+            for (index, _) in stop.char_indices().skip(1) {
+                if index > longest && text.ends_with(&stop[..index]) {
+                    longest = index;
+                }
+            }
+        }
+        longest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds successive full decodes (as the engine does) and collects what is streamed.
+    fn run(decodes: &[&str], stop: &[&str]) -> (Vec<String>, String, bool) {
+        let stop: Vec<String> = stop.iter().map(|s| s.to_string()).collect();
+        let mut stream = TextStream::new(&stop);
+        let mut emitted = Vec::new();
+        let mut stopped = false;
+        for full in decodes {
+            if stream.update(full, true, &mut |t| emitted.push(t.to_string())) {
+                stopped = true;
+                break;
+            }
+        }
+        let text = stream.finish(true, &mut |t| emitted.push(t.to_string()));
+        (emitted, text, stopped)
+    }
+
+    #[test]
+    fn stop_string_split_across_tokens_is_never_shown() {
+        let (emitted, text, stopped) = run(&["let x", "let x = 1;\n", "let x = 1;\n\n", "let x = 1;\n\nfn"], &["\n\n"]);
+        assert!(stopped);
+        assert_eq!(text, "let x = 1;");
+        assert_eq!(emitted.concat(), "let x = 1;");
+        assert_eq!(emitted, vec!["let x", " = 1;"]);
+    }
+
+    #[test]
+    fn partial_utf8_is_held_until_complete() {
+        let (emitted, text, stopped) = run(&["a", "a\u{FFFD}", "aé", "aéb", "aéb\u{FFFD}"], &[]);
+        assert!(!stopped);
+        assert_eq!(emitted, vec!["a", "é", "b"]);
+        assert_eq!(text, "aéb");
+    }
+}

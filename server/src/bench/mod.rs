@@ -1,0 +1,49 @@
+//! `ghostline bench latency|model`: the latency replay against the real language server and the
+//! engine's prefill/decode throughput. Both print a markdown table (or JSON with `--json`) on stdout,
+//! progress on stderr, and can write their JSON report to a file with `--out`.
+
+pub mod latency;
+pub mod lsp_client;
+pub mod model;
+pub mod report;
+
+use std::path::PathBuf;
+
+/// Command-line arguments of `ghostline bench`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Which benchmark to run.
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum BenchCommand {
+    /// Replay typing into the real `ghostline lsp` over stdio and measure completion latency.
+    Latency(latency::LatencyArgs),
+    /// Prefill and decode tokens/s of the engine (embedded model and a 135M-parameter shape).
+    Model(model::ModelBenchArgs),
+}
+
+/// Output options shared by the benchmarks.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct OutputArgs {
+    /// Print the report as JSON instead of a markdown table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A short run that only proves the benchmark works (for CI).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+/// Entry point of `ghostline bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.command {
+        BenchCommand::Latency(args) => latency::run(args),
+        BenchCommand::Model(args) => model::run(args),
+    }
+}

@@ -1,0 +1,276 @@
+//! Post-processing: turns raw model text into a suggestion worth showing. Each rule is one small
+//! function, applied in the order listed in [`postprocess`].
+
+use ropey::Rope;
+
+use super::trigger::Shape;
+use crate::text::{indent_width, line_ending, line_parts, lines_after};
+
+/// What the rules need to know about the text around the cursor.
+#[derive(Clone, Debug)]
+pub struct PostprocessContext {
+    /// The cursor's line before the cursor.
+    pub line_before: String,
+    /// The cursor's line after the cursor.
+    pub line_after: String,
+    /// A few lines after the cursor's line.
+    pub next_lines: Vec<String>,
+    /// One line or a block.
+    pub shape: Shape,
+    /// Maximum lines in a block suggestion.
+    pub max_lines: usize,
+    /// The document's line ending.
+    pub line_ending: &'static str,
+}
+
+impl PostprocessContext {
+    /// Reads the context at `cursor` (a char offset).
+    pub fn new(rope: &Rope, cursor: usize, shape: Shape, max_lines: usize) -> PostprocessContext {
+        let (line_before, line_after) = line_parts(rope, cursor);
+        PostprocessContext {
+            line_before,
+            line_after,
+            next_lines: lines_after(rope, cursor, 4),
+            shape,
+            max_lines: max_lines.max(1),
+            line_ending: line_ending(rope),
+        }
+    }
+}
+
+/// A suggestion ready for the editor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Text to insert at the cursor (in the document's line ending).
+    pub insert_text: String,
+    /// How many chars right of the cursor the item replaces (auto-closed brackets the suggestion
+    /// already contains); the replaced range stays on the cursor's line.
+    pub covers_after_chars: usize,
+}
+
+/// Applies every rule; `None` when nothing worth showing is left (never an empty item).
+pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion> {
+    let text = normalize_newlines(raw);
+    let text = cut_to_shape(&text, context.shape, context.max_lines);
+    let text = cut_before_repeated_suffix_line(&text, context);
+    let text = cut_at_block_end(&text, context);
+    let text = trim_trailing_whitespace(&text);
+    if repeats_text_after_cursor(&text, context) {
+        return None;
+    }
+    let text = drop_repeated_closers_of_block(&text, context);
+    let covers_after_chars = covered_chars_after_cursor(&text, context);
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(Suggestion { insert_text: with_line_ending(&text, context.line_ending), covers_after_chars })
+}
+
+/// `\r\n` and lone `\r` become `\n` while the rules run.
+fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Single-line: up to the first line break. Block: at most `max_lines` lines.
+fn cut_to_shape(text: &str, shape: Shape, max_lines: usize) -> String {
+    match shape {
+        Shape::SingleLine => text.split('\n').next().unwrap_or_default().to_string(),
+        Shape::MultiLine => text.split('\n').take(max_lines).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+/// A block stops before a line that is identical to the next non-blank line already after the
+/// cursor (the model re-typing the closing `}` or the next statement).
+fn cut_before_repeated_suffix_line(text: &str, context: &PostprocessContext) -> String {
+    let Some(next_line) = context.next_lines.iter().find(|line| !line.trim().is_empty()) else {
+        return text.to_string();
+    };
+    let next_line = next_line.trim_end();
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (index, line) in lines.iter().enumerate().skip(1) {
+        if line.trim_end() == next_line {
+            return lines[..index].join("\n");
+        }
+    }
+    text.to_string()
+}
+
+/// A block ends where indentation drops below the block it started in. After an opener
+/// (`{`, `(`, `[`, `:`), a closing line at the opener's indentation is kept and ends the block.
+fn cut_at_block_end(text: &str, context: &PostprocessContext) -> String {
+    if context.shape == Shape::SingleLine {
+        return text.to_string();
+    }
+    let base_indent = indent_width(&context.line_before);
+    let before = context.line_before.trim_end();
+    let opens_block = before.ends_with(['{', '(', '[', ':']) || before.ends_with("=>");
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut kept = vec![lines[0]];
+    for line in lines.iter().skip(1) {
+        if line.trim().is_empty() {
+            kept.push(line);
+            continue;
+        }
+        let indent = indent_width(line);
+        if opens_block && indent <= base_indent {
+            let closes = line.trim_start().starts_with([')', ']', '}']);
+            if closes && indent == base_indent && context.line_after.trim().is_empty() {
+                kept.push(line);
+            }
+            break;
+        }
+        if !opens_block && indent < base_indent {
+            break;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+/// Trailing whitespace on every line, and trailing blank lines, go.
+fn trim_trailing_whitespace(text: &str) -> String {
+    let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    lines.join("\n").trim_end().to_string()
+}
+
+/// The suggestion only re-types what is already right of the cursor (or the next lines).
+fn repeats_text_after_cursor(text: &str, context: &PostprocessContext) -> bool {
+    let typed = text.trim();
+    if typed.is_empty() {
+        return true;
+    }
+    let after = context.line_after.trim();
+    if !after.is_empty() && after.starts_with(typed) {
+        return true;
+    }
+    let mut following = context.line_after.clone();
+    for line in &context.next_lines {
+        following.push('\n');
+        following.push_str(line);
+    }
+    let following: String = following.split_whitespace().collect::<Vec<_>>().join(" ");
+    let typed_words: String = typed.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Whole words only: typing `a` before a line starting `abc` is not a repeat.
+    following.starts_with(&typed_words)
+        && following[typed_words.len()..].chars().next().is_none_or(|c| c == ' ')
+}
+
+/// A block suggestion that ends with exactly the closers already right of the cursor drops them
+/// (they stay in the document, after the inserted block).
+fn drop_repeated_closers_of_block(text: &str, context: &PostprocessContext) -> String {
+    let after = context.line_after.trim();
+    let only_closers = !after.is_empty() && after.chars().all(|c| matches!(c, ')' | ']' | '}' | ';'));
+    if text.contains('\n') && only_closers && text.ends_with(after) {
+        return text[..text.len() - after.len()].trim_end().to_string();
+    }
+    text.to_string()
+}
+
+/// A one-line suggestion that ends with the rest of the cursor's line (e.g. the `)` the editor
+/// auto-closed) replaces that rest instead of duplicating it.
+fn covered_chars_after_cursor(text: &str, context: &PostprocessContext) -> usize {
+    let after = context.line_after.trim_end();
+    if !after.is_empty() && !text.contains('\n') && text.ends_with(after) && text != after {
+        after.chars().count()
+    } else {
+        0
+    }
+}
+
+fn with_line_ending(text: &str, line_ending: &str) -> String {
+    if line_ending == "\n" { text.to_string() } else { text.replace('\n', line_ending) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::completion::trigger::{Trigger, TriggerDecision, decide};
+    use expect_test::{Expect, expect};
+
+    /// `fixture` has a `$0` cursor; the shape comes from the real trigger rules (invoked).
+    fn check(fixture: &str, raw: &str, expected: Expect) {
+        let cursor_byte = fixture.find("$0").expect("fixture has a $0 cursor");
+        let rope = Rope::from_str(&fixture.replacen("$0", "", 1));
+        let cursor = rope.byte_to_char(cursor_byte);
+        let TriggerDecision::Suggest(shape) = decide(&rope, cursor, Trigger::Invoked) else {
+            panic!("invoked triggers always suggest")
+        };
+        let context = PostprocessContext::new(&rope, cursor, shape, 6);
+        let actual = match postprocess(raw, &context) {
+            None => "<nothing>".to_string(),
+            Some(s) => format!("{:?} covers {}", s.insert_text, s.covers_after_chars),
+        };
+        expected.assert_eq(&actual);
+    }
+
+    #[test]
+    fn single_line_cuts_at_line_end() {
+        check("let total = $0", "a + b;\nlet next = 1;", expect![[r#""a + b;" covers 0"#]]);
+    }
+
+    #[test]
+    fn auto_closed_bracket_is_covered_not_duplicated() {
+        check("let v = max($0)", "a, b)", expect![[r#""a, b)" covers 1"#]]);
+        check("let v = max($0)", "a, b", expect![[r#""a, b" covers 0"#]]);
+    }
+
+    #[test]
+    fn repeating_the_text_after_the_cursor_is_dropped() {
+        check("call($0)", ")", expect!["<nothing>"]);
+        check("fn f() {\n    $0\n    return 1;\n}", "return 1;\n}", expect!["<nothing>"]);
+    }
+
+    #[test]
+    fn block_stops_before_a_line_already_in_the_suffix() {
+        check(
+            "fn f() {$0\n}\n",
+            "\n    let x = 1;\n    x + 1\n}\n\nfn g() {}",
+            expect![[r#""\n    let x = 1;\n    x + 1" covers 0"#]],
+        );
+    }
+
+    #[test]
+    fn block_keeps_its_own_closer_and_stops_after_it() {
+        check(
+            "fn f() {$0",
+            "\n    1\n}\nfn other() {}\n",
+            expect![[r#""\n    1\n}" covers 0"#]],
+        );
+    }
+
+    #[test]
+    fn block_stops_when_indentation_drops() {
+        check(
+            "def f(x):\n    y = 1\n    $0",
+            "return y + x\n\nprint(f(2))",
+            expect![[r#""return y + x" covers 0"#]],
+        );
+    }
+
+    #[test]
+    fn block_is_limited_to_max_lines() {
+        check("fn f() {$0", "\n a\n b\n c\n d\n e\n f\n g\n}", expect![[r#""\n a\n b\n c\n d\n e" covers 0"#]]);
+    }
+
+    #[test]
+    fn trailing_whitespace_and_blank_output_are_removed() {
+        check("x = $0", "42   \t", expect![[r#""42" covers 0"#]]);
+        check("x = $0", "   \n  ", expect!["<nothing>"]);
+        check("x = $0", "", expect!["<nothing>"]);
+    }
+
+    #[test]
+    fn crlf_documents_get_crlf_suggestions() {
+        check("fn f() {\r\n    $0\r\n}\r\n", "let a = 1;\r\n    let b = 2;", expect![[r#""let a = 1;\r\n    let b = 2;" covers 0"#]]);
+    }
+
+    #[test]
+    fn block_drops_closers_already_after_the_cursor() {
+        check("foo($0)", "\n    a,\n    b,\n)", expect![[r#""\n    a,\n    b," covers 0"#]]);
+    }
+
+    #[test]
+    fn non_ascii_text_survives() {
+        check("let s = \"$0\";", "héllo 😀\";", expect![[r#""héllo 😀\";" covers 2"#]]);
+    }
+}

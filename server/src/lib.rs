@@ -1,0 +1,17 @@
+//! ghostline: a local-first inline-completion language server (library part of the `ghostline`
+//! binary). See docs/architecture.md for the code map.
+
+pub mod bench;
+pub mod cli;
+pub mod completion;
+pub mod config;
+pub mod context;
+pub mod documents;
+pub mod eval;
+pub mod feedback;
+pub mod logging;
+pub mod lsp;
+pub mod model;
+#[cfg(test)]
+mod test_model;
+pub mod text;

@@ -1,0 +1,48 @@
+//! Tracing set-up: stderr or a log file, never stdout (stdout carries the LSP protocol). The
+//! filter can be changed at run time (the `logLevel` setting).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
+
+static FILTER_HANDLE: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Starts logging at `level` (overridden by `GHOSTLINE_LOG`, which takes a full filter such as
+/// `ghostline=debug`) to `log_file` when given, else stderr. A second call does nothing.
+pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_env("GHOSTLINE_LOG")
+        .or_else(|_| EnvFilter::try_new(level))
+        .map_err(|error| anyhow::anyhow!("invalid log level {level:?}: {error}"))?;
+    let (filter, handle) = reload::Layer::new(filter);
+    let writer = match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|error| anyhow::anyhow!("cannot open log file {}: {error}", path.display()))?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
+        }
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
+    if tracing_subscriber::registry().with(filter).with(fmt).try_init().is_ok() {
+        let _ = FILTER_HANDLE.set(handle);
+    }
+    Ok(())
+}
+
+/// Changes the log filter, unless `GHOSTLINE_LOG` fixed it.
+pub fn set_level(level: &str) -> Result<(), String> {
+    if std::env::var_os("GHOSTLINE_LOG").is_some() {
+        return Ok(());
+    }
+    let filter = EnvFilter::try_new(level).map_err(|error| format!("invalid log level {level:?}: {error}"))?;
+    match FILTER_HANDLE.get() {
+        Some(handle) => handle.reload(filter).map_err(|error| error.to_string()),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,289 @@
+//! `textDocument/inlineCompletion`: trigger decision → cache → debounce → (model thread:
+//! context → generation → post-processing) → cache store → items with accept commands.
+//!
+//! The cache is consulted *before* the debounce: a hit costs no model time, so typing along a
+//! suggestion is answered at once; the debounce only protects the model.
+
+use std::time::{Duration, Instant};
+
+use ropey::Rope;
+use serde::Deserialize;
+use tower_lsp_server::jsonrpc::{self, Result};
+use tower_lsp_server::ls_types::{
+    InlineCompletionItem, InlineCompletionList, InlineCompletionParams, InlineCompletionTriggerKind,
+};
+
+use super::ext::{LastCompletion, TimingsNotification, TimingsParams};
+use super::server::Backend;
+use super::{from_proto, guard, to_proto};
+use crate::completion::cache::{CacheKeyText, CachedItem};
+use crate::completion::debounce::debounce;
+use crate::completion::inflight::Ticket;
+use crate::completion::suggestions::SuggestionRecord;
+use crate::completion::{
+    CompletionItem, StageTimings, Trigger, TriggerDecision, complete_rope, ms_since, trigger,
+};
+use crate::config::ServerConfig;
+use crate::documents::Document;
+use crate::model::worker::{ModelState, WorkerError, not_ready_reason};
+
+/// Params of the request: the LSP params plus the arrival number stamped by the sync layer.
+#[derive(Debug, Deserialize)]
+pub struct InlineCompletionRequestParams {
+    #[serde(flatten)]
+    params: InlineCompletionParams,
+    #[serde(default, rename = "ghostlineArrival")]
+    arrival: Option<u64>,
+}
+
+/// How a request ended, for stats and timings.
+struct Answer {
+    items: Vec<CompletionItem>,
+    from_cache: bool,
+    model_called: bool,
+    outcome: &'static str,
+    reason: Option<String>,
+}
+
+impl Answer {
+    fn empty(outcome: &'static str, reason: impl Into<String>) -> Answer {
+        Answer { items: Vec::new(), from_cache: false, model_called: false, outcome, reason: Some(reason.into()) }
+    }
+}
+
+impl Backend {
+    /// The `textDocument/inlineCompletion` handler.
+    pub async fn inline_completion(
+        &self,
+        params: InlineCompletionRequestParams,
+    ) -> Result<InlineCompletionList> {
+        guard::request("textDocument/inlineCompletion", self.inline_completion_guarded(params)).await
+    }
+
+    async fn inline_completion_guarded(
+        &self,
+        params: InlineCompletionRequestParams,
+    ) -> Result<InlineCompletionList> {
+        let started = Instant::now();
+        let shared = &self.shared;
+        shared.stats().requests += 1;
+        let position_params = &params.params.text_document_position;
+        let uri = position_params.text_document.uri.as_str().to_string();
+        let ticket = params
+            .arrival
+            .and_then(|seq| shared.take_ticket(seq))
+            .unwrap_or_else(|| shared.in_flight.begin(&uri));
+
+        let document = shared.documents.snapshot(&uri).ok_or_else(|| {
+            jsonrpc::Error::invalid_params(format!(
+                "unknown document {uri}: it is not open (send textDocument/didOpen first)"
+            ))
+        })?;
+        let encoding = shared.encoding();
+        let cursor = from_proto::offset(&document.rope, position_params.position, encoding)
+            .map_err(|error| jsonrpc::Error::invalid_params(format!("invalid position: {error}")))?;
+        let trigger = if params.params.context.trigger_kind == InlineCompletionTriggerKind::INVOKED {
+            Trigger::Invoked
+        } else {
+            Trigger::Automatic
+        };
+        let config = shared.config();
+        let mut timings = StageTimings::default();
+
+        let answer = if params.params.context.selected_completion_info.is_some() {
+            Answer::empty("skipped", "a completion menu item is selected")
+        } else {
+            self.answer(&uri, &document, cursor, trigger, &config, &ticket, &mut timings).await?
+        };
+        shared.in_flight.finish(&uri, ticket.seq);
+        timings.total_ms = ms_since(started);
+
+        let items = self.to_lsp_items(&uri, &document, trigger, &answer);
+        self.record(&answer, &timings, &config, items.len());
+        if config.timings_notifications {
+            let position = position_params.position;
+            let params = TimingsParams {
+                uri: uri.clone(),
+                line: position.line,
+                character: position.character,
+                cache_hit: answer.from_cache,
+                outcome: answer.outcome.to_string(),
+                total_ms: timings.total_ms,
+                stages: serde_json::to_value(&timings).unwrap_or_default(),
+            };
+            shared.client.send_notification::<TimingsNotification>(params).await;
+        }
+        Ok(InlineCompletionList { items })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn answer(
+        &self,
+        uri: &str,
+        document: &Document,
+        cursor: usize,
+        trigger: Trigger,
+        config: &ServerConfig,
+        ticket: &Ticket,
+        timings: &mut StageTimings,
+    ) -> Result<Answer> {
+        let shared = &self.shared;
+        if !config.enable {
+            return Ok(Answer::empty("empty", "ghostline is disabled in the settings"));
+        }
+        if let TriggerDecision::Skip { reason } = trigger::decide(&document.rope, cursor, trigger) {
+            return Ok(Answer::empty("skipped", reason));
+        }
+
+        let cache_started = Instant::now();
+        let key = CacheKeyText::at(&document.rope, cursor, &document.language_id);
+        let wanted = config.completion.alternatives(trigger);
+        let hit = shared.cache().lookup(&key, wanted);
+        timings.cache_ms = ms_since(cache_started);
+        if let Some(hit) = hit {
+            return Ok(cached_answer(cursor, hit.items));
+        }
+
+        let state = shared.worker.state();
+        if !matches!(state, ModelState::Ready { .. }) {
+            return Ok(Answer::empty("empty", not_ready_reason(&state)));
+        }
+
+        if let Some(mut speculation) = shared.in_flight.speculation_for(uri, key.key()) {
+            let budget = Duration::from_millis(config.latency_budget_ms);
+            let waited = tokio::time::timeout(budget, speculation.done.wait_for(|done| *done)).await;
+            if waited.is_ok()
+                && let Some(hit) = shared.cache().lookup(&key, wanted)
+            {
+                shared.stats().speculative_served += 1;
+                return Ok(cached_answer(cursor, hit.items));
+            }
+        }
+
+        let debounce_started = Instant::now();
+        let wanted_still = debounce(Duration::from_millis(config.debounce_ms), &ticket.cancel).await;
+        timings.debounce_ms = ms_since(debounce_started);
+        if !wanted_still {
+            return Ok(Answer::empty("cancelled", "superseded by a newer request or an edit"));
+        }
+
+        shared.stats().model_calls += 1;
+        let queued = Instant::now();
+        let rope: Rope = document.rope.clone();
+        let language_id = document.language_id.clone();
+        let completion_config = config.completion.clone();
+        let cancel = ticket.cancel.clone();
+        let job = shared.worker.run(move |model| {
+            let queue_ms = ms_since(queued);
+            if cancel.is_cancelled() {
+                return Ok((None, queue_ms));
+            }
+            complete_rope(model, &rope, cursor, &language_id, trigger, &completion_config, &cancel)
+                .map(|outcome| (Some(outcome), queue_ms))
+        });
+        let (outcome, queue_ms) = match job.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) => {
+                return Err(guard::internal_error(format!("ghostline: the completion failed: {error}")));
+            }
+            Err(WorkerError::NotReady { reason }) => return Ok(Answer::empty("empty", reason)),
+            Err(error) => return Err(guard::internal_error(format!("ghostline: {error}"))),
+        };
+        timings.queue_ms = queue_ms;
+        let Some(outcome) = outcome else {
+            return Ok(Answer::empty("cancelled", "superseded before the model started"));
+        };
+        let model_timings = &outcome.timings;
+        timings.context_ms = model_timings.context_ms;
+        timings.tokenize_ms = model_timings.tokenize_ms;
+        timings.prefill_ms = model_timings.prefill_ms;
+        timings.decode_ms = model_timings.decode_ms;
+        timings.postprocess_ms = model_timings.postprocess_ms;
+
+        if !outcome.cancelled {
+            let cached: Vec<CachedItem> = outcome
+                .items
+                .iter()
+                .map(|item| CachedItem { insert_text: item.insert_text.clone(), covers_after_chars: item.replace.len() })
+                .collect();
+            shared.cache().store(&key, &cached, wanted);
+        }
+        if outcome.cancelled || ticket.cancel.is_cancelled() {
+            let mut answer = Answer::empty("cancelled", "superseded by a newer request or an edit");
+            answer.model_called = true;
+            return Ok(answer);
+        }
+        let outcome_name = if outcome.items.is_empty() { "empty" } else { "completed" };
+        let reason = outcome.items.is_empty().then(|| "post-processing left nothing to show".to_string());
+        Ok(Answer { items: outcome.items, from_cache: false, model_called: true, outcome: outcome_name, reason })
+    }
+
+    fn to_lsp_items(
+        &self,
+        uri: &str,
+        document: &Document,
+        trigger: Trigger,
+        answer: &Answer,
+    ) -> Vec<InlineCompletionItem> {
+        let encoding = self.shared.encoding();
+        answer
+            .items
+            .iter()
+            .map(|item| {
+                let id = self.shared.suggestions.next_id();
+                self.shared.suggestions.insert(SuggestionRecord {
+                    id: id.clone(),
+                    uri: uri.to_string(),
+                    language_id: document.language_id.clone(),
+                    document: document.rope.clone(),
+                    replace: item.replace.clone(),
+                    insert_text: item.insert_text.clone(),
+                    trigger,
+                    from_cache: answer.from_cache,
+                    created: Instant::now(),
+                });
+                to_proto::inline_completion_item(&document.rope, item, &id, encoding)
+            })
+            .collect()
+    }
+
+    fn record(&self, answer: &Answer, timings: &StageTimings, config: &ServerConfig, items: usize) {
+        let mut stats = self.shared.stats();
+        if answer.from_cache {
+            stats.cache_hits += 1;
+        }
+        if answer.outcome == "cancelled" {
+            stats.cancelled += 1;
+        }
+        stats.last_latency_ms = Some(timings.total_ms);
+        stats.last = Some(LastCompletion {
+            from_cache: answer.from_cache,
+            model_called: answer.model_called,
+            outcome: answer.outcome.to_string(),
+            reason: answer.reason.clone(),
+            items,
+            timings_ms: timings.clone(),
+        });
+        drop(stats);
+        let working_ms = timings.working_ms();
+        if working_ms > config.latency_budget_ms as f64 {
+            tracing::warn!(
+                budget_ms = config.latency_budget_ms, working_ms, ?timings,
+                "inline completion exceeded its latency budget"
+            );
+        } else {
+            tracing::debug!(outcome = answer.outcome, from_cache = answer.from_cache, ?timings, "inline completion");
+        }
+    }
+}
+
+fn cached_answer(cursor: usize, items: Vec<CachedItem>) -> Answer {
+    let items = items
+        .into_iter()
+        .map(|item| CompletionItem {
+            replace: cursor..cursor + item.covers_after_chars,
+            insert_text: item.insert_text,
+        })
+        .collect();
+    Answer { items, from_cache: true, model_called: false, outcome: "completed", reason: None }
+}

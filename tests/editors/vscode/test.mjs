@@ -1,0 +1,168 @@
+//! End-to-end test of the VS Code extension: code-server (VS Code in a browser, with the .vsix installed) driven in
+//! headless Chromium by playwright-core. Types in a Rust file, waits for ghost text from the real server, accepts it
+//! with Tab, checks the file and the server log; types again, dismisses with Escape, checks the reject.
+//!
+//! Environment: CODE_URL (code-server's address with ?folder=), PROJECT (that folder), GHOSTLINE_LOG_FILE,
+//! CHROMIUM, ARTIFACTS, READY_TIMEOUT_MS, SUGGESTION_TIMEOUT_MS.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (name, fallback) => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`${name} is not set`);
+  return value;
+};
+const codeUrl = env("CODE_URL");
+const project = env("PROJECT");
+const logFile = env("GHOSTLINE_LOG_FILE");
+const artifacts = env("ARTIFACTS", ".");
+const readyTimeout = Number(env("READY_TIMEOUT_MS", "180000"));
+const suggestionTimeout = Number(env("SUGGESTION_TIMEOUT_MS", "60000"));
+const typed = env("TYPED", "let sum = ");
+
+let passed = 0;
+let failed = 0;
+function check(name, condition, detail) {
+  if (condition) {
+    passed++;
+    console.log(`ok - ${name}`);
+  } else {
+    failed++;
+    console.log(`not ok - ${name}${detail !== undefined ? `: ${typeof detail === "string" ? detail : JSON.stringify(detail)}` : ""}`);
+  }
+  return condition;
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Feedback events in the server log: [{ event, id }]. */
+function serverEvents() {
+  let text = "";
+  try {
+    text = fs.readFileSync(logFile, "utf8");
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/event=(\w+)\s+id=("?)([^\s,"]+)\2/g)].map((m) => ({ event: m[1], id: m[3] }));
+}
+async function waitFor(predicate, timeoutMs, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) return value;
+    await sleep(intervalMs);
+  }
+}
+const countEvents = (event) => serverEvents().filter((e) => e.event === event).length;
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM", "/usr/lib/chromium/chromium"),
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic"],
+});
+let exitCode = 1;
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(30000);
+  await page.goto(codeUrl);
+  await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
+  check("code-server workbench loads", true);
+
+  // Open src/lib.rs with Quick Open.
+  const editorSelector = ".editor-instance .monaco-editor";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.keyboard.press("Control+P");
+    const input = await page.waitForSelector(".quick-input-widget input", { timeout: 10000 }).catch(() => null);
+    if (!input) continue;
+    await page.keyboard.type("lib.rs", { delay: 20 });
+    await sleep(700);
+    await page.keyboard.press("Enter");
+    if (await page.waitForSelector(`${editorSelector} .view-lines`, { timeout: 10000 }).catch(() => null)) break;
+  }
+  check("src/lib.rs opens in an editor", (await page.$(`${editorSelector} .view-lines`)) !== null);
+
+  // The status bar item reports the model loaded.
+  const statusItem = page.locator('.statusbar-item[id="ghostline.ghostline.status"], .statusbar-item:has-text("ghostline")').first();
+  const ready = await waitFor(async () => {
+    const label = (await statusItem.getAttribute("aria-label").catch(() => null)) ?? "";
+    return /ready|error|not installed/.test(label) ? label : null;
+  }, readyTimeout, 250);
+  check(`status bar reports ready (${ready})`, /ready/.test(ready ?? ""), ready ?? "no status bar item");
+
+  // Type in the body of the function and wait for ghost text.
+  const original = fs.readFileSync(path.join(project, "src/lib.rs"), "utf8");
+  await page.click(`${editorSelector} .view-lines`);
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(typed, { delay: 60 });
+  const ghostSelector = `${editorSelector} .ghost-text-decoration, ${editorSelector} .ghost-text`;
+  const ghost = await page.waitForSelector(ghostSelector, { timeout: suggestionTimeout }).catch(() => null);
+  await page.screenshot({ path: path.join(artifacts, "vscode-ghost-text.png") });
+  if (!check("ghost text appears after typing", ghost !== null)) throw new Error("no ghost text");
+  // The inline part of the ghost text (on the cursor line); further lines live in a separate view zone.
+  const inlineGhost = (await page.$$eval(`${editorSelector} .ghost-text-decoration`,
+    (nodes) => nodes.map((n) => n.textContent ?? "").join(""))).replace(/\u00a0/g, " ");
+  console.log(`# inline ghost text: ${JSON.stringify(inlineGhost)}`);
+  check("server logged the show", await waitFor(() => countEvents("show") >= 1, 10000));
+
+  // Tab accepts: the text lands in the file and the accept reaches the server.
+  const acceptsBefore = countEvents("accept");
+  await page.keyboard.press("Tab");
+  await waitFor(async () => (await page.$(ghostSelector)) === null, 5000);
+  await page.keyboard.press("Control+S");
+  const expectedLine = (typed + inlineGhost).trim();
+  const saved = await waitFor(() => {
+    const text = fs.readFileSync(path.join(project, "src/lib.rs"), "utf8");
+    // With inline ghost text: a line starts with what was typed plus that text. Without (the suggestion starts
+    // on the next line): the file has more lines than the original plus the typed one.
+    if (inlineGhost.trim() !== "") return text.split("\n").some((line) => line.trim().startsWith(expectedLine)) ? text : null;
+    return text.includes(typed.trim()) && text.split("\n").length > original.split("\n").length + 1 ? text : null;
+  }, 10000);
+  check("Tab inserts the suggestion into the file", saved !== null,
+    { file: fs.readFileSync(path.join(project, "src/lib.rs"), "utf8"), expectedLine });
+  check("server logged the accept", await waitFor(() => countEvents("accept") > acceptsBefore, 10000), serverEvents());
+  await page.screenshot({ path: path.join(artifacts, "vscode-after-accept.png") });
+
+  // Type again, dismiss with Escape: the ghost text goes and the reject reaches the server.
+  const rejectsBefore = countEvents("reject");
+  const showsBefore = countEvents("show");
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("let product = ", { delay: 60 });
+  const second = await page.waitForSelector(ghostSelector, { timeout: suggestionTimeout }).catch(() => null);
+  if (check("ghost text appears after typing again", second !== null)) {
+    await waitFor(() => countEvents("show") > showsBefore, 5000);
+    await page.keyboard.press("Escape");
+    const gone = await waitFor(async () => (await page.$(ghostSelector)) === null, 5000);
+    check("Escape hides the ghost text", gone);
+    check("server logged the reject", await waitFor(() => countEvents("reject") > rejectsBefore, 10000), serverEvents());
+  }
+  await page.screenshot({ path: path.join(artifacts, "vscode-after-escape.png") });
+
+  // Accept one word (Ctrl+Right): part of the suggestion lands, the partial accept reaches the server.
+  const partialsBefore = countEvents("partial_accept");
+  const acceptsBeforeWord = countEvents("accept");
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("let difference = ", { delay: 60 });
+  const third = await page.waitForSelector(`${editorSelector} .ghost-text-decoration`, { timeout: suggestionTimeout })
+    .catch(() => null);
+  if (check("ghost text appears for the accept-word check", third !== null)) {
+    const inline = (await page.$$eval(`${editorSelector} .ghost-text-decoration`,
+      (nodes) => nodes.map((n) => n.textContent ?? "").join(""))).replace(/\u00a0/g, " ");
+    await page.keyboard.press("Control+ArrowRight");
+    const reported = await waitFor(() => countEvents("partial_accept") > partialsBefore || countEvents("accept") > acceptsBeforeWord, 10000);
+    check(`Ctrl+Right accepts a word of ${JSON.stringify(inline)} and the server hears it`, reported, serverEvents());
+    await page.keyboard.press("Escape");
+  }
+  exitCode = failed === 0 ? 0 : 1;
+} catch (error) {
+  failed++;
+  console.log(`not ok - ${error}`);
+} finally {
+  await browser.close();
+}
+console.log(`vscode: ${passed} passed, ${failed} failed`);
+process.exit(exitCode);
