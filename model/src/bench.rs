@@ -29,12 +29,20 @@ pub struct ForwardTiming {
 /// Times a prefill of `prompt_len` tokens then `decode_len` cached single-token steps on a fresh
 /// cache. Each step reads its logits back to the host, as generation does, so device work is
 /// included. Token ids are a fixed pattern over the vocabulary.
-pub fn time_forward(model: &Llama, config: &LlamaConfig, device: &Device, prompt_len: usize, decode_len: usize) -> Result<ForwardTiming, ModelError> {
+pub fn time_forward(
+    model: &Llama,
+    config: &LlamaConfig,
+    device: &Device,
+    prompt_len: usize,
+    decode_len: usize,
+) -> Result<ForwardTiming, ModelError> {
     let prompt_len = prompt_len.max(1);
     let capacity = prompt_len + decode_len + 1;
     let mut cache = KvCache::new(config, 1, capacity, device);
     let vocab = config.vocab_size as u32;
-    let ids: Vec<u32> = (0..prompt_len as u32).map(|i| (i * 7919 + 13) % vocab).collect();
+    let ids: Vec<u32> = (0..prompt_len as u32)
+        .map(|i| (i * 7919 + 13) % vocab)
+        .collect();
 
     let started = Instant::now();
     let logits = model.forward_cached(Llama::tokens_tensor(&ids, device), &ids, &mut cache)?;
@@ -43,11 +51,18 @@ pub fn time_forward(model: &Llama, config: &LlamaConfig, device: &Device, prompt
 
     let started = Instant::now();
     for _ in 0..decode_len {
-        let logits = model.forward_cached(Llama::tokens_tensor(&[next], device), &[next], &mut cache)?;
+        let logits =
+            model.forward_cached(Llama::tokens_tensor(&[next], device), &[next], &mut cache)?;
         next = crate::sampling::argmax(&read(logits)?);
     }
     let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let per_s = |n: usize, ms: f64| if ms > 0.0 { n as f64 / (ms / 1000.0) } else { 0.0 };
+    let per_s = |n: usize, ms: f64| {
+        if ms > 0.0 {
+            n as f64 / (ms / 1000.0)
+        } else {
+            0.0
+        }
+    };
     Ok(ForwardTiming {
         prompt_tokens: prompt_len,
         decode_tokens: decode_len,
@@ -71,6 +86,8 @@ pub fn config_135m() -> LlamaConfig {
 fn read(logits: burn::tensor::Tensor<2>) -> Result<Vec<f32>, ModelError> {
     logits
         .into_data_as::<f32>()
-        .into_vec::<f32>()
-        .map_err(|err| ModelError::Backend { message: format!("reading logits: {err:?}") })
+        .try_into_vec::<f32>()
+        .map_err(|err| ModelError::Backend {
+            message: format!("reading logits: {err:?}"),
+        })
 }

@@ -25,12 +25,25 @@ impl LayerCache {
     /// `start..start+seq` and returns the cached window `0..start+seq`.
     ///
     /// Capacity was checked by [`KvCache::check_room`] before the forward pass.
-    pub(crate) fn append(&mut self, key: Tensor<4>, value: Tensor<4>, start: usize) -> (Tensor<4>, Tensor<4>) {
+    pub(crate) fn append(
+        &mut self,
+        key: Tensor<4>,
+        value: Tensor<4>,
+        start: usize,
+    ) -> (Tensor<4>, Tensor<4>) {
         let [batch, heads, seq, head_dim] = key.dims();
         let end = start + seq;
         let ranges = [0..batch, 0..heads, start..end, 0..head_dim];
-        let key_buffer = self.key.take().expect("cache buffer present").slice_assign(ranges.clone(), key);
-        let value_buffer = self.value.take().expect("cache buffer present").slice_assign(ranges, value);
+        let key_buffer = self
+            .key
+            .take()
+            .expect("cache buffer present")
+            .slice_assign(ranges.clone(), key);
+        let value_buffer = self
+            .value
+            .take()
+            .expect("cache buffer present")
+            .slice_assign(ranges, value);
         let key_window = key_buffer.clone().narrow(2, 0, end);
         let value_window = value_buffer.clone().narrow(2, 0, end);
         self.key = Some(key_buffer);
@@ -63,7 +76,14 @@ impl KvCache {
                 value: Some(Tensor::zeros(shape, device)),
             })
             .collect();
-        KvCache { layers, len: 0, capacity, batch, tokens: Vec::new(), native_gqa: native_gqa(device) }
+        KvCache {
+            layers,
+            len: 0,
+            capacity,
+            batch,
+            tokens: Vec::new(),
+            native_gqa: native_gqa(device),
+        }
     }
 
     /// Positions currently filled.
@@ -106,14 +126,47 @@ impl KvCache {
     pub fn check_room(&self, extra: usize) -> Result<(), ModelError> {
         let needed = self.len + extra;
         if needed > self.capacity {
-            return Err(ModelError::CacheOverflow { needed, capacity: self.capacity });
+            return Err(ModelError::CacheOverflow {
+                needed,
+                capacity: self.capacity,
+            });
         }
         Ok(())
     }
 
     /// Length of the longest common prefix of `tokens` and the cached tokens.
     pub fn shared_prefix(&self, tokens: &[u32]) -> usize {
-        self.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count()
+        self.tokens
+            .iter()
+            .zip(tokens)
+            .take_while(|(a, b)| a == b)
+            .count()
+    }
+
+    /// Copies positions `0..len` of this batch-1 cache into every row of `target` and sets
+    /// `target`'s length to match (its token record is cleared: rows will diverge).
+    pub fn copy_into_rows(&self, target: &mut KvCache) {
+        let len = self.len;
+        let rows = target.batch;
+        for (source, destination) in self.layers.iter().zip(target.layers.iter_mut()) {
+            for (from, to) in [
+                (&source.key, &mut destination.key),
+                (&source.value, &mut destination.value),
+            ] {
+                let Some(from) = from.as_ref() else { continue };
+                let [_, heads, _, head_dim] = from.dims();
+                let prefix = from
+                    .clone()
+                    .narrow(2, 0, len)
+                    .expand([rows, heads, len, head_dim]);
+                if let Some(buffer) = to.take() {
+                    *to =
+                        Some(buffer.slice_assign([0..rows, 0..heads, 0..len, 0..head_dim], prefix));
+                }
+            }
+        }
+        target.len = len;
+        target.tokens.clear();
     }
 
     /// Records that `tokens` were appended (called by the model after a successful forward).

@@ -124,7 +124,10 @@ pub struct RopeScaling {
 impl RopeScaling {
     /// The scaling kind, whichever key the file used.
     pub fn kind(&self) -> &str {
-        self.rope_type.as_deref().or(self.legacy_type.as_deref()).unwrap_or("default")
+        self.rope_type
+            .as_deref()
+            .or(self.legacy_type.as_deref())
+            .unwrap_or("default")
     }
 }
 
@@ -191,7 +194,10 @@ impl LlamaConfig {
                 config.rope_theta = theta;
             }
             if parameters.kind() != "default" {
-                config.rope_scaling = Some(RopeScaling { rope_theta: None, ..parameters });
+                config.rope_scaling = Some(RopeScaling {
+                    rope_theta: None,
+                    ..parameters
+                });
             }
         }
         config.validate(path)?;
@@ -238,16 +244,19 @@ impl LlamaConfig {
                 return fail(format!("`{name}` must be greater than zero"));
             }
         }
-        if self.head_dim.is_none() && self.hidden_size % self.num_attention_heads != 0 {
+        if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return fail(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
             ));
         }
-        if self.head_dim() % 2 != 0 || self.head_dim() == 0 {
-            return fail(format!("head_dim {} must be even and non-zero (RoPE)", self.head_dim()));
+        if !self.head_dim().is_multiple_of(2) || self.head_dim() == 0 {
+            return fail(format!(
+                "head_dim {} must be even and non-zero (RoPE)",
+                self.head_dim()
+            ));
         }
-        if self.num_attention_heads % self.n_kv_heads() != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.n_kv_heads()) {
             return fail(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads,
@@ -255,7 +264,10 @@ impl LlamaConfig {
             ));
         }
         if self.hidden_act != "silu" {
-            return fail(format!("hidden_act `{}` is unsupported (only `silu`)", self.hidden_act));
+            return fail(format!(
+                "hidden_act `{}` is unsupported (only `silu`)",
+                self.hidden_act
+            ));
         }
         if self.mlp_bias {
             return fail("mlp_bias = true is unsupported".to_string());
@@ -263,7 +275,7 @@ impl LlamaConfig {
         if self.use_sliding_window {
             return fail("use_sliding_window = true is unsupported".to_string());
         }
-        if !(self.rms_norm_eps > 0.0) || !(self.rope_theta > 0.0) {
+        if self.rms_norm_eps.is_nan() || self.rms_norm_eps <= 0.0 || self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
             return fail("rms_norm_eps and rope_theta must be positive".to_string());
         }
         if let Some(scaling) = &self.rope_scaling {
@@ -290,7 +302,8 @@ impl LlamaConfig {
 
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
-        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
     /// Whether q, k and v projections carry a bias (Qwen2, or Llama with `attention_bias`).
@@ -305,7 +318,10 @@ impl LlamaConfig {
 
     /// End-of-sequence ids named by the config.
     pub fn eos_ids(&self) -> Vec<u32> {
-        self.eos_token_id.as_ref().map(TokenIds::to_vec).unwrap_or_default()
+        self.eos_token_id
+            .as_ref()
+            .map(TokenIds::to_vec)
+            .unwrap_or_default()
     }
 
     /// Number of parameters (tied embeddings counted once).
@@ -324,7 +340,11 @@ impl LlamaConfig {
         let mlp = 3 * d * self.intermediate_size;
         let layer = attention + mlp + 2 * d;
         let embed = self.vocab_size * d;
-        let head = if self.tie_word_embeddings { 0 } else { self.vocab_size * d };
+        let head = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * d
+        };
         embed + head + d + self.num_hidden_layers * layer
     }
 
@@ -334,7 +354,9 @@ impl LlamaConfig {
         let base: Vec<f64> = (0..hd / 2)
             .map(|i| 1.0 / self.rope_theta.powf((2 * i) as f64 / hd as f64))
             .collect();
-        let Some(scaling) = &self.rope_scaling else { return base };
+        let Some(scaling) = &self.rope_scaling else {
+            return base;
+        };
         match scaling.kind() {
             "linear" => base.iter().map(|f| f / scaling.factor).collect(),
             "llama3" => {

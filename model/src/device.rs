@@ -35,7 +35,9 @@ impl FromStr for DevicePreference {
             "auto" => Ok(DevicePreference::Auto),
             "cpu" | "flex" => Ok(DevicePreference::Cpu),
             "gpu" | "wgpu" => Ok(DevicePreference::Gpu),
-            other => Err(ModelError::Device { message: format!("unknown device `{other}` (expected auto, cpu or gpu)") }),
+            other => Err(ModelError::Device {
+                message: format!("unknown device `{other}` (expected auto, cpu or gpu)"),
+            }),
         }
     }
 }
@@ -73,12 +75,18 @@ pub fn select_device(requested: DevicePreference) -> Result<SelectedDevice, Mode
             let (device, name) = probe_wgpu(true).ok_or_else(|| ModelError::Device {
                 message: "no wgpu adapter is available (install a GPU driver, or Mesa's lavapipe for software Vulkan)".into(),
             })?;
-            SelectedDevice { device, description: format!("gpu (wgpu: {name})"), is_gpu: true }
+            SelectedDevice {
+                device,
+                description: format!("gpu (wgpu: {name})"),
+                is_gpu: true,
+            }
         }
         DevicePreference::Auto => match probe_wgpu(false) {
-            Some((device, name)) if is_real_gpu(&device, &name) => {
-                SelectedDevice { device, description: format!("gpu (wgpu: {name})"), is_gpu: true }
-            }
+            Some((device, name)) if is_real_gpu(&device, &name) => SelectedDevice {
+                device,
+                description: format!("gpu (wgpu: {name})"),
+                is_gpu: true,
+            },
             _ => cpu(),
         },
     };
@@ -87,7 +95,11 @@ pub fn select_device(requested: DevicePreference) -> Result<SelectedDevice, Mode
 }
 
 fn cpu() -> SelectedDevice {
-    SelectedDevice { device: Device::flex(), description: "cpu (flex)".into(), is_gpu: false }
+    SelectedDevice {
+        device: Device::flex(),
+        description: "cpu (flex)".into(),
+        is_gpu: false,
+    }
 }
 
 /// Opens the default wgpu adapter; with `smoke_test`, also runs one tiny op on it (the first
@@ -97,7 +109,9 @@ pub fn probe_wgpu(smoke_test: bool) -> Option<(Device, String)> {
         let device = Device::wgpu(DeviceKind::DefaultDevice);
         let name = device.identity()?.name;
         if smoke_test {
-            let sum = Tensor::<1>::from_floats([1.0, 2.0], &device).sum().into_scalar::<f32>();
+            let sum = Tensor::<1>::from_floats([1.0, 2.0], &device)
+                .sum()
+                .into_scalar::<f32>();
             if sum != 3.0 {
                 return None;
             }
@@ -113,9 +127,16 @@ pub fn probe_wgpu(smoke_test: bool) -> Option<(Device, String)> {
 /// A physical card that is not a software rasteriser.
 fn is_real_gpu(device: &Device, name: &str) -> bool {
     let lowered = name.to_ascii_lowercase();
-    let software = ["llvmpipe", "lavapipe", "swiftshader", "softpipe"].iter().any(|s| lowered.contains(s));
-    let physical = catch_unwind(AssertUnwindSafe(|| device.identity().and_then(|identity| identity.physical).is_some()))
-        .unwrap_or(false);
+    let software = ["llvmpipe", "lavapipe", "swiftshader", "softpipe"]
+        .iter()
+        .any(|s| lowered.contains(s));
+    let physical = catch_unwind(AssertUnwindSafe(|| {
+        device
+            .identity()
+            .and_then(|identity| identity.physical)
+            .is_some()
+    }))
+    .unwrap_or(false);
     physical && !software
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::cache::KvCache;
 use crate::config::LlamaConfig;
@@ -20,6 +20,9 @@ use crate::tokenizer::{FimMode, TextTokenizer, build_prompt};
 
 /// Most KV-cache positions an engine allocates, whatever the model's context length.
 pub const MAX_CACHE_POSITIONS: usize = 4096;
+
+/// Longest prompt piece run in one forward pass.
+pub const PREFILL_CHUNK: usize = 256;
 
 /// How to load a model.
 #[derive(Debug, Clone, Default)]
@@ -143,6 +146,8 @@ pub struct Engine {
     tokenizer: TextTokenizer,
     device: Device,
     cache: KvCache,
+    /// Rows for decoding several sampled alternatives at once (allocated on first use).
+    batch_cache: Option<KvCache>,
     info: ModelInfo,
     fim_mode: FimMode,
 }
@@ -155,39 +160,101 @@ impl Engine {
     /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
         if !dir.is_dir() {
-            return Err(ModelError::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "model directory not found")));
+            return Err(ModelError::io(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "model directory not found"),
+            ));
         }
         let selected = select_device(opts.device)?;
         let (config, model) = guard(|| Llama::load_dir(dir, &selected.device))?;
         let tokenizer = TextTokenizer::from_file(&dir.join("tokenizer.json"), &config.eos_ids())?;
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
-        Engine::assemble(name, config, model, tokenizer, selected.device, selected.description)
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Engine::assemble(
+            name,
+            config,
+            model,
+            tokenizer,
+            selected.device,
+            selected.description,
+        )
     }
 
     /// Loads the model shipped inside the binary (`model/weights/default`).
     pub fn load_embedded(opts: &LoadOptions) -> Result<Engine, ModelError> {
         let selected = select_device(opts.device)?;
         let label = PathBuf::from("<embedded>");
-        let (config, model) = guard(|| Llama::load_bytes(EMBEDDED_CONFIG, EMBEDDED_WEIGHTS, &label, &selected.device))?;
-        let tokenizer = TextTokenizer::from_bytes(EMBEDDED_TOKENIZER, &label.join("tokenizer.json"), &config.eos_ids())?;
-        Engine::assemble("embedded-default".into(), config, model, tokenizer, selected.device, selected.description)
+        let (config, model) = guard(|| {
+            Llama::load_bytes(EMBEDDED_CONFIG, EMBEDDED_WEIGHTS, &label, &selected.device)
+        })?;
+        let tokenizer = TextTokenizer::from_bytes(
+            EMBEDDED_TOKENIZER,
+            &label.join("tokenizer.json"),
+            &config.eos_ids(),
+        )?;
+        Engine::assemble(
+            "embedded-default".into(),
+            config,
+            model,
+            tokenizer,
+            selected.device,
+            selected.description,
+        )
     }
 
     /// Wraps an already-built model (tests, benchmarks, training evaluation).
-    pub fn from_parts(name: String, config: LlamaConfig, model: Llama, tokenizer: TextTokenizer, device: Device) -> Result<Engine, ModelError> {
+    pub fn from_parts(
+        name: String,
+        config: LlamaConfig,
+        model: Llama,
+        tokenizer: TextTokenizer,
+        device: Device,
+    ) -> Result<Engine, ModelError> {
         let description = format!("{device:?}");
         Engine::assemble(name, config, model, tokenizer, device, description)
     }
 
-    fn assemble(name: String, config: LlamaConfig, model: Llama, tokenizer: TextTokenizer, device: Device, description: String) -> Result<Engine, ModelError> {
+    fn assemble(
+        name: String,
+        config: LlamaConfig,
+        mut model: Llama,
+        tokenizer: TextTokenizer,
+        device: Device,
+        description: String,
+    ) -> Result<Engine, ModelError> {
         if tokenizer.vocab_size() > config.vocab_size {
-            tracing::warn!(tokenizer = tokenizer.vocab_size(), model = config.vocab_size, "tokenizer has more tokens than the model's vocabulary");
+            tracing::warn!(
+                tokenizer = tokenizer.vocab_size(),
+                model = config.vocab_size,
+                "tokenizer has more tokens than the model's vocabulary"
+            );
         }
+        guard(|| {
+            model.prepare_for_inference();
+            Ok(())
+        })?;
         let context_length = config.max_position_embeddings.min(MAX_CACHE_POSITIONS);
         let cache = guard(|| Ok(KvCache::new(&config, 1, context_length, &device)))?;
-        let info = ModelInfo { name, n_params: config.n_params(), device: description, context_length, fim: tokenizer.fim().is_some() };
+        let info = ModelInfo {
+            name,
+            n_params: config.n_params(),
+            device: description,
+            context_length,
+            fim: tokenizer.fim().is_some(),
+        };
         tracing::info!(?info, "model loaded");
-        Ok(Engine { model, config, tokenizer, device, cache, info, fim_mode: FimMode::default() })
+        Ok(Engine {
+            model,
+            config,
+            tokenizer,
+            device,
+            cache,
+            batch_cache: None,
+            info,
+            fim_mode: FimMode::default(),
+        })
     }
 
     /// Name, size, device, context length, FIM support.
@@ -237,8 +304,15 @@ impl Engine {
 
     /// Generates completions; `on_token` receives the first alternative's text as it grows
     /// (never a partial UTF-8 character, never a possible stop-string prefix).
-    pub fn generate(&mut self, req: &GenerateRequest, cancel: &CancelFlag, on_token: &mut dyn FnMut(&str)) -> Result<GenerateOutput, ModelError> {
-        let result = catch_unwind(AssertUnwindSafe(|| self.generate_inner(req, cancel, on_token)));
+    pub fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelError> {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.generate_inner(req, cancel, on_token)
+        }));
         match result {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(err)) => {
@@ -247,23 +321,41 @@ impl Engine {
             }
             Err(panic) => {
                 self.cache.reset();
-                Err(ModelError::Backend { message: panic_message(panic) })
+                Err(ModelError::Backend {
+                    message: panic_message(panic),
+                })
             }
         }
     }
 
-    fn generate_inner(&mut self, req: &GenerateRequest, cancel: &CancelFlag, on_token: &mut dyn FnMut(&str)) -> Result<GenerateOutput, ModelError> {
+    fn generate_inner(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelError> {
         let started = Instant::now();
         let prompt = self.prompt_ids(&req.prefix, req.suffix.as_deref());
         if prompt.is_empty() {
-            return Err(ModelError::InvalidRequest { message: "empty prompt and the tokenizer has no start token".into() });
+            return Err(ModelError::InvalidRequest {
+                message: "empty prompt and the tokenizer has no start token".into(),
+            });
         }
-        let mut timings = GenerateTimings { tokenize_ms: ms(started.elapsed()), ..Default::default() };
+        let mut timings = GenerateTimings {
+            tokenize_ms: ms(started.elapsed()),
+            ..Default::default()
+        };
         if prompt.len() >= self.cache.capacity() {
-            return Err(ModelError::CacheOverflow { needed: prompt.len() + 1, capacity: self.cache.capacity() });
+            return Err(ModelError::CacheOverflow {
+                needed: prompt.len() + 1,
+                capacity: self.cache.capacity(),
+            });
         }
         let max_tokens = req.max_tokens.min(self.cache.capacity() - prompt.len());
-        let out_of_time = |now: Instant| req.time_budget.is_some_and(|budget| now.duration_since(started) >= budget);
+        let out_of_time = |now: Instant| {
+            req.time_budget
+                .is_some_and(|budget| now.duration_since(started) >= budget)
+        };
         let mut output = GenerateOutput {
             completions: Vec::new(),
             timings,
@@ -273,7 +365,11 @@ impl Engine {
             decoded_tokens: 0,
         };
         if cancel.is_cancelled() {
-            output.completions.push(Completion { text: String::new(), tokens: Vec::new(), finish: FinishReason::Cancelled });
+            output.completions.push(Completion {
+                text: String::new(),
+                tokens: Vec::new(),
+                finish: FinishReason::Cancelled,
+            });
             return Ok(output);
         }
 
@@ -282,63 +378,144 @@ impl Engine {
         self.cache.truncate(reused);
         let prefill_started = Instant::now();
         let new_ids = &prompt[reused..];
-        let prompt_logits = self.step(new_ids)?;
-        timings.prefill_ms = ms(prefill_started.elapsed());
         output.reused_prefix_tokens = reused;
         output.prefill_tokens = new_ids.len();
+        // Chunks bound activation memory and let a cancel or the budget stop a long prefill.
+        let mut prompt_logits = Vec::new();
+        for chunk in new_ids.chunks(PREFILL_CHUNK) {
+            if cancel.is_cancelled() || out_of_time(Instant::now()) {
+                timings.prefill_ms = ms(prefill_started.elapsed());
+                output.timings = timings;
+                let finish = if cancel.is_cancelled() { FinishReason::Cancelled } else { FinishReason::TimeBudget };
+                output.completions.push(Completion { text: String::new(), tokens: Vec::new(), finish });
+                return Ok(output);
+            }
+            prompt_logits = self.step(chunk)?;
+        }
+        timings.prefill_ms = ms(prefill_started.elapsed());
 
         let decode_started = Instant::now();
-        let alternatives = if req.sampling.is_deterministic() { 1 } else { req.n.max(1) };
-        for alternative in 0..alternatives {
-            if alternative > 0 {
-                self.cache.truncate(prompt.len());
+        let n_alternatives = if req.sampling.is_deterministic() {
+            1
+        } else {
+            req.n.max(1)
+        };
+        let seed = match req.sampling {
+            Sampling::TopP { seed, .. } => seed,
+            Sampling::Greedy => 0,
+        };
+        let mut alternatives: Vec<Alternative> = (0..n_alternatives)
+            .map(|index| Alternative {
+                index,
+                rng: SeededRng::derived(seed, &format!("alternative-{index}")),
+                stream: TextStream::new(&req.stop),
+                tokens: Vec::new(),
+                finish: None,
+            })
+            .collect();
+        if n_alternatives > 1 {
+            self.fork_batch_cache(n_alternatives)?;
+        }
+        let vocab = self.config.vocab_size;
+        let mut logits: Vec<f32> = prompt_logits.repeat(n_alternatives);
+        loop {
+            let interrupt = if cancel.is_cancelled() {
+                Some(FinishReason::Cancelled)
+            } else if out_of_time(Instant::now()) {
+                Some(FinishReason::TimeBudget)
+            } else if max_tokens == 0 {
+                Some(FinishReason::MaxTokens)
+            } else {
+                None
+            };
+            let mut feed = Vec::with_capacity(n_alternatives);
+            for (row, alternative) in alternatives.iter_mut().enumerate() {
+                if alternative.finish.is_none() {
+                    if let Some(reason) = interrupt {
+                        alternative.finish = Some(reason);
+                    } else {
+                        let row_logits = &logits[row * vocab..(row + 1) * vocab];
+                        alternative.choose(
+                            row_logits,
+                            &req.sampling,
+                            &self.tokenizer,
+                            max_tokens,
+                            on_token,
+                        );
+                    }
+                }
+                // Finished rows still occupy their batch slot; feed them a harmless repeat.
+                feed.push(alternative.tokens.last().copied().unwrap_or(0));
             }
-            let seed = match req.sampling {
-                Sampling::TopP { seed, .. } => seed,
-                Sampling::Greedy => 0,
-            };
-            let mut rng = SeededRng::derived(seed, &format!("alternative-{alternative}"));
-            let mut stream = TextStream::new(&req.stop);
-            let mut logits = prompt_logits.clone();
-            let mut tokens = Vec::new();
-            let finish = loop {
-                if cancel.is_cancelled() {
-                    break FinishReason::Cancelled;
-                }
-                if out_of_time(Instant::now()) {
-                    break FinishReason::TimeBudget;
-                }
-                if tokens.len() >= max_tokens {
-                    break FinishReason::MaxTokens;
-                }
-                let token = pick(&logits, &req.sampling, &mut rng);
-                if self.tokenizer.is_stop(token) {
-                    break FinishReason::EndOfText;
-                }
-                tokens.push(token);
-                let text = self.tokenizer.decode(&tokens);
-                let stopped = stream.update(&text, alternative == 0, on_token);
-                if stopped {
-                    break FinishReason::Stop;
-                }
-                if tokens.len() >= max_tokens {
-                    break FinishReason::MaxTokens;
-                }
-                if cancel.is_cancelled() {
-                    break FinishReason::Cancelled;
-                }
-                logits = self.step(&[token])?;
-                output.decoded_tokens += 1;
-            };
-            let text = stream.finish(alternative == 0, on_token);
-            output.completions.push(Completion { text, tokens, finish });
-            if finish == FinishReason::Cancelled || finish == FinishReason::TimeBudget {
+            if alternatives.iter().all(|a| a.finish.is_some()) {
                 break;
             }
+            if cancel.is_cancelled() {
+                continue; // marks every unfinished alternative Cancelled on the next turn
+            }
+            logits = if n_alternatives == 1 {
+                self.step(&feed)?
+            } else {
+                self.step_batch(&feed)?
+            };
+            output.decoded_tokens += alternatives.iter().filter(|a| a.finish.is_none()).count();
         }
+        output.completions = alternatives
+            .into_iter()
+            .map(|alternative| {
+                let first = alternative.index == 0;
+                let finish = alternative.finish.unwrap_or(FinishReason::MaxTokens);
+                let text = alternative.stream.finish(first, on_token);
+                Completion {
+                    text,
+                    tokens: alternative.tokens,
+                    finish,
+                }
+            })
+            .collect();
         timings.decode_ms = ms(decode_started.elapsed());
         output.timings = timings;
         Ok(output)
+    }
+
+    /// Copies the prompt's keys/values from the batch-1 cache into every row of the batch cache.
+    fn fork_batch_cache(&mut self, batch: usize) -> Result<(), ModelError> {
+        let reusable = self
+            .batch_cache
+            .as_ref()
+            .is_some_and(|cache| cache.batch() == batch);
+        if !reusable {
+            self.batch_cache = Some(KvCache::new(
+                &self.config,
+                batch,
+                self.cache.capacity(),
+                &self.device,
+            ));
+        }
+        if let Some(batch_cache) = self.batch_cache.as_mut() {
+            self.cache.copy_into_rows(batch_cache);
+        }
+        Ok(())
+    }
+
+    /// One decode step for every row of the batch cache; returns `[rows * vocab]` logits.
+    fn step_batch(&mut self, ids: &[u32]) -> Result<Vec<f32>, ModelError> {
+        let cache = self
+            .batch_cache
+            .as_mut()
+            .ok_or_else(|| ModelError::Backend {
+                message: "batch cache missing".into(),
+            })?;
+        let data: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+        let tokens =
+            Tensor::<2, Int>::from_data(TensorData::new(data, [ids.len(), 1]), &self.device);
+        let logits = self.model.forward_cached(tokens, &[], cache)?;
+        logits
+            .into_data_as::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|err| ModelError::Backend {
+                message: format!("reading logits: {err:?}"),
+            })
     }
 
     /// Runs `ids` through the model at the cache's current position; returns the last logits.
@@ -346,21 +523,73 @@ impl Engine {
         let tokens = Llama::tokens_tensor(ids, &self.device);
         let logits = self.model.forward_cached(tokens, ids, &mut self.cache)?;
         let data = logits.into_data_as::<f32>();
-        data.into_vec::<f32>().map_err(|err| ModelError::Backend { message: format!("reading logits: {err:?}") })
+        data.try_into_vec::<f32>()
+            .map_err(|err| ModelError::Backend {
+                message: format!("reading logits: {err:?}"),
+            })
     }
 
     /// Measures one prefill of `prompt_len` tokens and `decode_len` single-token steps on a
     /// fresh cache (token ids cycle through the vocabulary; no sampling). For benchmarks.
-    pub fn forward_timing(&mut self, prompt_len: usize, decode_len: usize) -> Result<ForwardTiming, ModelError> {
-        crate::bench::time_forward(&self.model, &self.config, &self.device, prompt_len, decode_len)
+    pub fn forward_timing(
+        &mut self,
+        prompt_len: usize,
+        decode_len: usize,
+    ) -> Result<ForwardTiming, ModelError> {
+        crate::bench::time_forward(
+            &self.model,
+            &self.config,
+            &self.device,
+            prompt_len,
+            decode_len,
+        )
     }
 }
 
 pub use crate::bench::ForwardTiming;
 
+/// One alternative's progress during decoding.
+struct Alternative<'a> {
+    index: usize,
+    rng: SeededRng,
+    stream: TextStream<'a>,
+    tokens: Vec<u32>,
+    finish: Option<FinishReason>,
+}
+
+impl Alternative<'_> {
+    /// Picks the next token from `logits`, appends it, and records a finish reason if it ended
+    /// the completion (end token, stop string, or `max_tokens`). Only alternative 0 streams.
+    fn choose(
+        &mut self,
+        logits: &[f32],
+        sampling: &Sampling,
+        tokenizer: &TextTokenizer,
+        max_tokens: usize,
+        on_token: &mut dyn FnMut(&str),
+    ) {
+        let token = pick(logits, sampling, &mut self.rng);
+        if tokenizer.is_stop(token) {
+            self.finish = Some(FinishReason::EndOfText);
+            return;
+        }
+        self.tokens.push(token);
+        let text = tokenizer.decode(&self.tokens);
+        if self.stream.update(&text, self.index == 0, on_token) {
+            self.finish = Some(FinishReason::Stop);
+        } else if self.tokens.len() >= max_tokens {
+            self.finish = Some(FinishReason::MaxTokens);
+        }
+    }
+}
+
 /// Runs `f`, turning a backend panic into [`ModelError::Backend`].
 fn guard<T>(f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(ModelError::Backend { message: panic_message(panic) }))
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(ModelError::Backend {
+            message: panic_message(panic),
+        })
+    })
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -379,5 +608,4 @@ fn ms(duration: Duration) -> f64 {
 fn assert_send() {
     fn is_send<T: Send>() {}
     is_send::<Engine>();
-    let _ = Tensor::<1>::empty;
 }

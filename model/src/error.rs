@@ -99,14 +99,23 @@ pub enum ModelError {
 
 impl ModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ModelError::Io { path: path.into(), source }
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn config(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        ModelError::Config { path: path.into(), message: message.into() }
+        ModelError::Config {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn tokenizer(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        ModelError::Tokenizer { path: path.into(), message: message.into() }
+        ModelError::Tokenizer {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }

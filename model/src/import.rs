@@ -66,27 +66,67 @@ pub fn hf_tensor_specs(config: &LlamaConfig) -> Vec<TensorSpec> {
     let spec = |name: String, slot: Slot, shape: Vec<usize>| TensorSpec { name, slot, shape };
     let mut specs = vec![
         // Token embedding, same layout in both conventions.
-        spec("model.embed_tokens.weight".into(), Slot::Embedding, vec![config.vocab_size, d]),
+        spec(
+            "model.embed_tokens.weight".into(),
+            Slot::Embedding,
+            vec![config.vocab_size, d],
+        ),
     ];
     for n in 0..config.num_hidden_layers {
         let p = format!("model.layers.{n}");
         // RMSNorm before attention.
-        specs.push(spec(format!("{p}.input_layernorm.weight"), Slot::InputNorm(n), vec![d]));
+        specs.push(spec(
+            format!("{p}.input_layernorm.weight"),
+            Slot::InputNorm(n),
+            vec![d],
+        ));
         // Attention projections; fused into one [d, q+2kv] matrix on load.
-        specs.push(spec(format!("{p}.self_attn.q_proj.weight"), Slot::QueryWeight(n), vec![q, d]));
-        specs.push(spec(format!("{p}.self_attn.k_proj.weight"), Slot::KeyWeight(n), vec![kv, d]));
-        specs.push(spec(format!("{p}.self_attn.v_proj.weight"), Slot::ValueWeight(n), vec![kv, d]));
+        specs.push(spec(
+            format!("{p}.self_attn.q_proj.weight"),
+            Slot::QueryWeight(n),
+            vec![q, d],
+        ));
+        specs.push(spec(
+            format!("{p}.self_attn.k_proj.weight"),
+            Slot::KeyWeight(n),
+            vec![kv, d],
+        ));
+        specs.push(spec(
+            format!("{p}.self_attn.v_proj.weight"),
+            Slot::ValueWeight(n),
+            vec![kv, d],
+        ));
         if config.qkv_bias() {
             // Qwen2 (and Llama with attention_bias) biases, fused like the weights.
-            specs.push(spec(format!("{p}.self_attn.q_proj.bias"), Slot::QueryBias(n), vec![q]));
-            specs.push(spec(format!("{p}.self_attn.k_proj.bias"), Slot::KeyBias(n), vec![kv]));
-            specs.push(spec(format!("{p}.self_attn.v_proj.bias"), Slot::ValueBias(n), vec![kv]));
+            specs.push(spec(
+                format!("{p}.self_attn.q_proj.bias"),
+                Slot::QueryBias(n),
+                vec![q],
+            ));
+            specs.push(spec(
+                format!("{p}.self_attn.k_proj.bias"),
+                Slot::KeyBias(n),
+                vec![kv],
+            ));
+            specs.push(spec(
+                format!("{p}.self_attn.v_proj.bias"),
+                Slot::ValueBias(n),
+                vec![kv],
+            ));
         }
         // Attention output projection, transposed to [q, d].
-        specs.push(spec(format!("{p}.self_attn.o_proj.weight"), Slot::OutputWeight(n), vec![d, q]));
+        specs.push(spec(
+            format!("{p}.self_attn.o_proj.weight"),
+            Slot::OutputWeight(n),
+            vec![d, q],
+        ));
         if config.o_bias() {
             // Llama attention_bias also biases o_proj (Qwen2 does not).
-            specs.push(spec(format!("{p}.self_attn.o_proj.bias"), Slot::OutputBias(n), vec![d]));
+            specs.push(spec(
+                format!("{p}.self_attn.o_proj.bias"),
+                Slot::OutputBias(n),
+                vec![d],
+            ));
         }
         // RMSNorm before the MLP.
         specs.push(spec(
@@ -95,16 +135,32 @@ pub fn hf_tensor_specs(config: &LlamaConfig) -> Vec<TensorSpec> {
             vec![d],
         ));
         // SwiGLU gate and up; fused into one [d, 2*ff] matrix (gate first) on load.
-        specs.push(spec(format!("{p}.mlp.gate_proj.weight"), Slot::GateWeight(n), vec![ff, d]));
-        specs.push(spec(format!("{p}.mlp.up_proj.weight"), Slot::UpWeight(n), vec![ff, d]));
+        specs.push(spec(
+            format!("{p}.mlp.gate_proj.weight"),
+            Slot::GateWeight(n),
+            vec![ff, d],
+        ));
+        specs.push(spec(
+            format!("{p}.mlp.up_proj.weight"),
+            Slot::UpWeight(n),
+            vec![ff, d],
+        ));
         // SwiGLU down projection, transposed to [ff, d].
-        specs.push(spec(format!("{p}.mlp.down_proj.weight"), Slot::DownWeight(n), vec![d, ff]));
+        specs.push(spec(
+            format!("{p}.mlp.down_proj.weight"),
+            Slot::DownWeight(n),
+            vec![d, ff],
+        ));
     }
     // Final RMSNorm.
     specs.push(spec("model.norm.weight".into(), Slot::FinalNorm, vec![d]));
     if !config.tie_word_embeddings {
         // Separate output head (tied models reuse model.embed_tokens.weight).
-        specs.push(spec("lm_head.weight".into(), Slot::LmHead, vec![config.vocab_size, d]));
+        specs.push(spec(
+            "lm_head.weight".into(),
+            Slot::LmHead,
+            vec![config.vocab_size, d],
+        ));
     }
     specs
 }

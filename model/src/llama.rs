@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use burn::module::{Module, Param};
-use burn::tensor::module::embedding;
+use burn::tensor::module::{embedding, linear};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::cache::{KvCache, native_gqa};
@@ -12,8 +12,8 @@ use crate::config::LlamaConfig;
 use crate::error::ModelError;
 use crate::import::{Slot, TensorSpec, hf_tensor_specs};
 use crate::layers::{
-    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, RmsNorm, RmsNormConfig, RopeTables,
-    TensorFetch, host, param, split_transposed,
+    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, RmsNorm, RmsNormConfig,
+    RopeTables, TensorFetch, host, param, split_transposed,
 };
 use crate::rng::SeededRng;
 use crate::weights;
@@ -34,6 +34,10 @@ pub struct Llama {
     /// `[d_model, vocab]` when untied; tied models multiply by `embedᵀ`.
     pub(crate) lm_head: Option<Param<Tensor<2>>>,
     pub(crate) rope: RopeTables,
+    /// Inference-only contiguous `embedᵀ` `[d_model, vocab]` for tied models (see
+    /// [`Llama::prepare_for_inference`]); multiplying by a transposed view copies the whole
+    /// embedding on every call on flex (~0.2 s per token for a 49k vocabulary).
+    tied_head: Option<Tensor<2>>,
 }
 
 impl LlamaConfig {
@@ -53,7 +57,8 @@ impl LlamaConfig {
             let n: usize = spec.shape.iter().product();
             Ok(random_tensor(spec, n, seed))
         };
-        Llama::from_fetch(self, &mut fetch, device).expect("random init cannot fail on a validated config")
+        Llama::from_fetch(self, &mut fetch, device)
+            .expect("random init cannot fail on a validated config")
     }
 }
 
@@ -61,17 +66,25 @@ impl LlamaConfig {
 fn random_tensor(spec: &TensorSpec, n: usize, seed: u64) -> Vec<f32> {
     match spec.slot {
         Slot::InputNorm(_) | Slot::PostAttentionNorm(_) | Slot::FinalNorm => vec![1.0; n],
-        Slot::QueryBias(_) | Slot::KeyBias(_) | Slot::ValueBias(_) | Slot::OutputBias(_) => vec![0.0; n],
+        Slot::QueryBias(_) | Slot::KeyBias(_) | Slot::ValueBias(_) | Slot::OutputBias(_) => {
+            vec![0.0; n]
+        }
         _ => {
             let mut rng = SeededRng::derived(seed, &spec.name);
-            (0..n).map(|_| (rng.next_normal() * INIT_STD) as f32).collect()
+            (0..n)
+                .map(|_| (rng.next_normal() * INIT_STD) as f32)
+                .collect()
         }
     }
 }
 
 impl Llama {
     /// Builds the model from checkpoint tensors supplied by `fetch` (HF layout, f32).
-    pub(crate) fn from_fetch(config: &LlamaConfig, fetch: &mut TensorFetch, device: &Device) -> Result<Llama, ModelError> {
+    pub(crate) fn from_fetch(
+        config: &LlamaConfig,
+        fetch: &mut TensorFetch,
+        device: &Device,
+    ) -> Result<Llama, ModelError> {
         let d = config.hidden_size;
         let layer_config = DecoderLayerConfig::new(
             AttentionConfig::new(
@@ -89,15 +102,28 @@ impl Llama {
         let layers = (0..config.num_hidden_layers)
             .map(|n| layer_config.init_from(n, fetch, device))
             .collect::<Result<Vec<_>, _>>()?;
-        let norm = RmsNormConfig::new(d, config.rms_norm_eps).init_from(fetch(Slot::FinalNorm)?, device);
+        let norm =
+            RmsNormConfig::new(d, config.rms_norm_eps).init_from(fetch(Slot::FinalNorm)?, device);
         let lm_head = if config.tie_word_embeddings {
             None
         } else {
-            let head = crate::layers::fuse_transposed(&[(&fetch(Slot::LmHead)?, config.vocab_size)], d);
+            let head =
+                crate::layers::fuse_transposed(&[(&fetch(Slot::LmHead)?, config.vocab_size)], d);
             Some(param(head, [d, config.vocab_size], device))
         };
-        let rope = RopeTables::new(&config.rope_inverse_frequencies(), config.max_position_embeddings, device);
-        Ok(Llama { embed, layers, norm, lm_head, rope })
+        let rope = RopeTables::new(
+            &config.rope_inverse_frequencies(),
+            config.max_position_embeddings,
+            device,
+        );
+        Ok(Llama {
+            embed,
+            layers,
+            norm,
+            lm_head,
+            rope,
+            tied_head: None,
+        })
     }
 
     /// Full-sequence causal forward pass (training and reference use; no cache).
@@ -108,6 +134,11 @@ impl Llama {
     /// Panics if `seq` exceeds `max_position_embeddings`.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         let [_, seq] = tokens.dims();
+        assert!(
+            seq <= self.rope.max_positions(),
+            "sequence of {seq} tokens exceeds max_position_embeddings {}",
+            self.rope.max_positions()
+        );
         let native = native_gqa(&tokens.device());
         let (cos, sin) = self.rope.window(0, seq);
         let mut hidden = embedding(self.embed.val(), tokens); // [batch, seq, d_model]
@@ -125,7 +156,12 @@ impl Llama {
     ///
     /// # Shapes
     /// - tokens: `[batch, seq]` → logits `[batch, vocab]`
-    pub fn forward_cached(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<2>, ModelError> {
+    pub fn forward_cached(
+        &self,
+        tokens: Tensor<2, Int>,
+        token_ids: &[u32],
+        cache: &mut KvCache,
+    ) -> Result<Tensor<2>, ModelError> {
         let [batch, seq] = tokens.dims();
         let hidden = self.forward_hidden_cached(tokens, token_ids, cache)?;
         let last = hidden.narrow(1, seq - 1, 1); // [batch, 1, d_model]
@@ -136,25 +172,43 @@ impl Llama {
     ///
     /// # Shapes
     /// - tokens: `[batch, seq]` → logits `[batch, seq, vocab]`
-    pub fn forward_cached_all(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<3>, ModelError> {
+    pub fn forward_cached_all(
+        &self,
+        tokens: Tensor<2, Int>,
+        token_ids: &[u32],
+        cache: &mut KvCache,
+    ) -> Result<Tensor<3>, ModelError> {
         let hidden = self.forward_hidden_cached(tokens, token_ids, cache)?;
         Ok(self.head(hidden))
     }
 
-    fn forward_hidden_cached(&self, tokens: Tensor<2, Int>, token_ids: &[u32], cache: &mut KvCache) -> Result<Tensor<3>, ModelError> {
+    fn forward_hidden_cached(
+        &self,
+        tokens: Tensor<2, Int>,
+        token_ids: &[u32],
+        cache: &mut KvCache,
+    ) -> Result<Tensor<3>, ModelError> {
         let [batch, seq] = tokens.dims();
         if seq == 0 {
-            return Err(ModelError::InvalidRequest { message: "forward with zero tokens".into() });
+            return Err(ModelError::InvalidRequest {
+                message: "forward with zero tokens".into(),
+            });
         }
         if batch != cache.batch() {
             return Err(ModelError::InvalidRequest {
-                message: format!("batch {batch} does not match the cache's batch {}", cache.batch()),
+                message: format!(
+                    "batch {batch} does not match the cache's batch {}",
+                    cache.batch()
+                ),
             });
         }
         cache.check_room(seq)?;
         let start = cache.len();
         if start + seq > self.rope.max_positions() {
-            return Err(ModelError::CacheOverflow { needed: start + seq, capacity: self.rope.max_positions() });
+            return Err(ModelError::CacheOverflow {
+                needed: start + seq,
+                capacity: self.rope.max_positions(),
+            });
         }
         let (cos, sin) = self.rope.window(start, seq);
         let native = cache.native_gqa;
@@ -168,10 +222,32 @@ impl Llama {
 
     /// Output head: `[batch, seq, d_model]` → `[batch, seq, vocab]`.
     fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
-        match &self.lm_head {
-            Some(head) => burn::tensor::module::linear(hidden, head.val(), None),
-            None => hidden.matmul(self.embed.val().transpose().unsqueeze::<3>()),
+        match (&self.lm_head, &self.tied_head) {
+            (Some(head), _) => linear(hidden, head.val(), None),
+            // The cached copy carries no gradient, so training always multiplies by the parameter.
+            (None, Some(tied)) if !hidden.device().is_autodiff() => {
+                linear(hidden, tied.clone(), None)
+            }
+            (None, _) => hidden.matmul(self.embed.val().transpose().unsqueeze::<3>()),
         }
+    }
+
+    /// Builds inference-only caches from the current weights (a contiguous transposed copy of a
+    /// tied embedding). Call after loading or training, before generating; `Engine` does.
+    pub fn prepare_for_inference(&mut self) {
+        if self.lm_head.is_some() || self.embed.val().device().is_autodiff() {
+            self.tied_head = None;
+            return;
+        }
+        let embed = self.embed.val();
+        let [vocab, d_model] = embed.dims();
+        let device = embed.device();
+        let data = embed.transpose().into_data_as::<f32>();
+        let values = data.try_into_vec::<f32>().unwrap_or_default();
+        self.tied_head = Some(Tensor::from_data(
+            TensorData::new(values, [d_model, vocab]),
+            &device,
+        ));
     }
 
     /// The token embedding matrix `[vocab, d_model]` (also the head when tied).
@@ -214,7 +290,10 @@ impl Llama {
                 by_slot.insert(Slot::OutputBias(n), host(bias));
             }
             by_slot.insert(Slot::InputNorm(n), host(&layer.input_norm.weight));
-            by_slot.insert(Slot::PostAttentionNorm(n), host(&layer.post_attention_norm.weight));
+            by_slot.insert(
+                Slot::PostAttentionNorm(n),
+                host(&layer.post_attention_norm.weight),
+            );
             let ff = layer.mlp.d_hidden;
             let mut gate_up = split_transposed(&host(&layer.mlp.gate_up), d, &[ff, ff]).into_iter();
             by_slot.insert(Slot::GateWeight(n), gate_up.next().unwrap_or_default());
@@ -239,14 +318,25 @@ impl Llama {
     /// Loads `config.json` and `model.safetensors` from a model directory onto `device`.
     pub fn load_dir(dir: &Path, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
-        let model = weights::load_safetensors_file(&config, &dir.join("model.safetensors"), device)?;
+        let model =
+            weights::load_safetensors_file(&config, &dir.join("model.safetensors"), device)?;
         Ok((config, model))
     }
 
     /// Builds a model from in-memory `config.json` text and safetensors bytes (the embedded model).
-    pub fn load_bytes(config_json: &str, safetensors: &[u8], label: &Path, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
+    pub fn load_bytes(
+        config_json: &str,
+        safetensors: &[u8],
+        label: &Path,
+        device: &Device,
+    ) -> Result<(LlamaConfig, Llama), ModelError> {
         let config = LlamaConfig::from_json_str(config_json, &label.join("config.json"))?;
-        let model = weights::load_safetensors_bytes(&config, safetensors, &label.join("model.safetensors"), device)?;
+        let model = weights::load_safetensors_bytes(
+            &config,
+            safetensors,
+            &label.join("model.safetensors"),
+            device,
+        )?;
         Ok((config, model))
     }
 

@@ -12,7 +12,9 @@ pub struct SeededRng {
 impl SeededRng {
     /// A generator whose whole output is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededRng { state: seed ^ 0x9E37_79B9_7F4A_7C15 }
+        SeededRng {
+            state: seed ^ 0x9E37_79B9_7F4A_7C15,
+        }
     }
 
     /// A generator derived from a seed and a label (e.g. a tensor name or a stream index),
@@ -55,16 +57,23 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_and_labels_differ() {
-        let a: Vec<u64> = (0..4).map({
-            let mut rng = SeededRng::new(7);
-            move |_| rng.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut rng = SeededRng::new(7);
-            move |_| rng.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut rng = SeededRng::new(7);
+                move |_| rng.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut rng = SeededRng::new(7);
+                move |_| rng.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
-        assert_ne!(SeededRng::derived(1, "x").next_u64(), SeededRng::derived(1, "y").next_u64());
+        assert_ne!(
+            SeededRng::derived(1, "x").next_u64(),
+            SeededRng::derived(1, "y").next_u64()
+        );
         let mean: f64 = {
             let mut rng = SeededRng::new(3);
             (0..20_000).map(|_| rng.next_normal()).sum::<f64>() / 20_000.0

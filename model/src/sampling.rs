@@ -44,7 +44,10 @@ pub fn argmax(logits: &[f32]) -> u32 {
 
 /// Picks the next token from one position's logits.
 pub fn pick(logits: &[f32], sampling: &Sampling, rng: &mut SeededRng) -> u32 {
-    let Sampling::TopP { temperature, top_p, .. } = *sampling else {
+    let Sampling::TopP {
+        temperature, top_p, ..
+    } = *sampling
+    else {
         return argmax(logits);
     };
     if temperature <= 0.0 || logits.is_empty() {
@@ -91,24 +94,43 @@ mod tests {
     #[test]
     fn greedy_takes_first_maximum() {
         assert_eq!(argmax(&[0.1, 3.0, 3.0, -1.0]), 1);
-        assert_eq!(pick(&[0.0, 1.0], &Sampling::Greedy, &mut SeededRng::new(0)), 1);
+        assert_eq!(
+            pick(&[0.0, 1.0], &Sampling::Greedy, &mut SeededRng::new(0)),
+            1
+        );
     }
 
     #[test]
     fn top_p_keeps_only_the_nucleus_and_is_reproducible() {
         // Token 2 holds ~0.84 of the mass: with top_p 0.5 only it survives.
         let logits = [0.0f32, 1.0, 3.0, -5.0];
-        let sampling = Sampling::TopP { temperature: 1.0, top_p: 0.5, seed: 9 };
+        let sampling = Sampling::TopP {
+            temperature: 1.0,
+            top_p: 0.5,
+            seed: 9,
+        };
         let mut rng = SeededRng::new(9);
         assert!((0..50).all(|_| pick(&logits, &sampling, &mut rng) == 2));
         // With the full distribution, draws vary but repeat exactly for the same seed.
-        let sampling = Sampling::TopP { temperature: 2.0, top_p: 1.0, seed: 4 };
+        let sampling = Sampling::TopP {
+            temperature: 2.0,
+            top_p: 1.0,
+            seed: 4,
+        };
         let draw = |seed| {
             let mut rng = SeededRng::new(seed);
-            (0..64).map(|_| pick(&logits, &sampling, &mut rng)).collect::<Vec<_>>()
+            (0..64)
+                .map(|_| pick(&logits, &sampling, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(4), draw(4));
         assert_ne!(draw(4), draw(5));
-        assert!(draw(4).iter().collect::<std::collections::HashSet<_>>().len() > 1);
+        assert!(
+            draw(4)
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                > 1
+        );
     }
 }

@@ -7,16 +7,28 @@ pub(crate) struct TextStream<'a> {
     stop: &'a [String],
     text: String,
     emitted: usize,
+    /// A stop string was found: everything before it is final, replacement characters included.
+    stopped: bool,
 }
 
 impl<'a> TextStream<'a> {
     pub(crate) fn new(stop: &'a [String]) -> Self {
-        TextStream { stop, text: String::new(), emitted: 0 }
+        TextStream {
+            stop,
+            text: String::new(),
+            emitted: 0,
+            stopped: false,
+        }
     }
 
     /// Takes the full decoded text so far; returns true when it now contains a stop string
     /// (the text is then cut before it). Emits newly final text when `emit`.
-    pub(crate) fn update(&mut self, full_text: &str, emit: bool, on_text: &mut dyn FnMut(&str)) -> bool {
+    pub(crate) fn update(
+        &mut self,
+        full_text: &str,
+        emit: bool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> bool {
         self.text.clear();
         self.text.push_str(full_text);
         let first_stop = self
@@ -27,6 +39,7 @@ impl<'a> TextStream<'a> {
             .min();
         if let Some(position) = first_stop {
             self.text.truncate(position);
+            self.stopped = true;
             return true;
         }
         let mut safe_end = self.text.trim_end_matches('\u{FFFD}').len();
@@ -38,9 +51,14 @@ impl<'a> TextStream<'a> {
         false
     }
 
-    /// Final text (trailing partial characters dropped); emits whatever was held back.
+    /// Final text (a trailing partial character dropped unless a stop string followed it);
+    /// emits whatever was held back.
     pub(crate) fn finish(mut self, emit: bool, on_text: &mut dyn FnMut(&str)) -> String {
-        let end = self.text.trim_end_matches('\u{FFFD}').len();
+        let end = if self.stopped {
+            self.text.len()
+        } else {
+            self.text.trim_end_matches('\u{FFFD}').len()
+        };
         self.text.truncate(end);
         if emit && end > self.emitted {
             on_text(&self.text[self.emitted..]);
@@ -84,11 +102,27 @@ mod tests {
 
     #[test]
     fn stop_string_split_across_tokens_is_never_shown() {
-        let (emitted, text, stopped) = run(&["let x", "let x = 1;\n", "let x = 1;\n\n", "let x = 1;\n\nfn"], &["\n\n"]);
+        let (emitted, text, stopped) = run(
+            &[
+                "let x",
+                "let x = 1;\n",
+                "let x = 1;\n\n",
+                "let x = 1;\n\nfn",
+            ],
+            &["\n\n"],
+        );
         assert!(stopped);
         assert_eq!(text, "let x = 1;");
         assert_eq!(emitted.concat(), "let x = 1;");
         assert_eq!(emitted, vec!["let x", " = 1;"]);
+    }
+
+    #[test]
+    fn invalid_bytes_before_a_stop_string_are_kept() {
+        let (emitted, text, stopped) = run(&["a\u{FFFD}", "a\u{FFFD}\u{FFFD};;"], &[";;"]);
+        assert!(stopped);
+        assert_eq!(text, "a\u{FFFD}\u{FFFD}");
+        assert_eq!(emitted.concat(), text);
     }
 
     #[test]

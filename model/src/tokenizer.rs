@@ -1,6 +1,6 @@
 //! Hugging Face `tokenizers` wrapper: encoding without special-token parsing, FIM and stop tokens.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokenizers::Tokenizer;
 
@@ -71,15 +71,27 @@ impl TextTokenizer {
     }
 
     /// Parses `tokenizer.json` bytes; `path` labels errors.
-    pub fn from_bytes(bytes: &[u8], path: &Path, extra_stop_ids: &[u32]) -> Result<Self, ModelError> {
-        let mut inner = Tokenizer::from_bytes(bytes).map_err(|err| ModelError::tokenizer(path, err.to_string()))?;
+    pub fn from_bytes(
+        bytes: &[u8],
+        path: &Path,
+        extra_stop_ids: &[u32],
+    ) -> Result<Self, ModelError> {
+        let mut inner = Tokenizer::from_bytes(bytes)
+            .map_err(|err| ModelError::tokenizer(path, err.to_string()))?;
         // User text that happens to contain "<|endoftext|>" must stay text.
         inner.set_encode_special_tokens(true);
         let id = |name: &str| inner.token_to_id(name);
         let fim = FIM_SPELLINGS.iter().find_map(|[p, s, m]| {
-            Some(FimTokens { prefix: id(p)?, suffix: id(s)?, middle: id(m)? })
+            Some(FimTokens {
+                prefix: id(p)?,
+                suffix: id(s)?,
+                middle: id(m)?,
+            })
         });
-        let mut stop_ids: Vec<u32> = STOP_TOKEN_NAMES.iter().filter_map(|name| id(name)).collect();
+        let mut stop_ids: Vec<u32> = STOP_TOKEN_NAMES
+            .iter()
+            .filter_map(|name| id(name))
+            .collect();
         stop_ids.extend_from_slice(extra_stop_ids);
         if let Some(fim) = fim {
             stop_ids.extend([fim.prefix, fim.suffix, fim.middle]);
@@ -90,8 +102,16 @@ impl TextTokenizer {
             .encode("", true)
             .map(|encoding| encoding.get_ids().to_vec())
             .map_err(|err| ModelError::tokenizer(path, err.to_string()))?;
-        let document_start = ["<|endoftext|>", "<s>", "<|begin_of_text|>", "</s>"].iter().find_map(|n| id(n));
-        Ok(TextTokenizer { inner, fim, stop_ids, leading_ids, document_start })
+        let document_start = ["<|endoftext|>", "<s>", "<|begin_of_text|>", "</s>"]
+            .iter()
+            .find_map(|n| id(n));
+        Ok(TextTokenizer {
+            inner,
+            fim,
+            stop_ids,
+            leading_ids,
+            document_start,
+        })
     }
 
     /// Token ids of `text`, with no special tokens added or parsed.
@@ -164,7 +184,12 @@ pub enum FimMode {
 ///
 /// With a suffix and FIM tokens, a FIM prompt in `mode`; otherwise the prefix alone. The
 /// tokenizer's leading ids (BOS) come first. An empty result gets the document-start token.
-pub fn build_prompt(tokenizer: &TextTokenizer, prefix: &str, suffix: Option<&str>, mode: FimMode) -> Vec<u32> {
+pub fn build_prompt(
+    tokenizer: &TextTokenizer,
+    prefix: &str,
+    suffix: Option<&str>,
+    mode: FimMode,
+) -> Vec<u32> {
     let mut ids = tokenizer.leading_ids().to_vec();
     match (suffix, tokenizer.fim()) {
         (Some(suffix), Some(fim)) => match mode {
@@ -189,9 +214,4 @@ pub fn build_prompt(tokenizer: &TextTokenizer, prefix: &str, suffix: Option<&str
         ids.extend(tokenizer.document_start());
     }
     ids
-}
-
-/// Label used in errors for the embedded tokenizer.
-pub(crate) fn embedded_label() -> PathBuf {
-    PathBuf::from("<embedded>/tokenizer.json")
 }

@@ -12,7 +12,11 @@ use crate::import::{Slot, TensorSpec, hf_tensor_specs};
 use crate::llama::Llama;
 
 /// Loads weights for `config` from a safetensors file (memory-mapped).
-pub fn load_safetensors_file(config: &LlamaConfig, path: &Path, device: &Device) -> Result<Llama, ModelError> {
+pub fn load_safetensors_file(
+    config: &LlamaConfig,
+    path: &Path,
+    device: &Device,
+) -> Result<Llama, ModelError> {
     let file = std::fs::File::open(path).map_err(|err| ModelError::io(path, err))?;
     // SAFETY: the mapping is read-only and dropped before this function returns; a concurrent
     // writer truncating the file could fault, which is the documented memmap caveat we accept
@@ -22,15 +26,26 @@ pub fn load_safetensors_file(config: &LlamaConfig, path: &Path, device: &Device)
 }
 
 /// Loads weights for `config` from safetensors bytes; `path` labels errors.
-pub fn load_safetensors_bytes(config: &LlamaConfig, bytes: &[u8], path: &Path, device: &Device) -> Result<Llama, ModelError> {
-    let tensors = SafeTensors::deserialize(bytes)
-        .map_err(|err| ModelError::Safetensors { path: path.to_path_buf(), message: err.to_string() })?;
+pub fn load_safetensors_bytes(
+    config: &LlamaConfig,
+    bytes: &[u8],
+    path: &Path,
+    device: &Device,
+) -> Result<Llama, ModelError> {
+    let tensors = SafeTensors::deserialize(bytes).map_err(|err| ModelError::Safetensors {
+        path: path.to_path_buf(),
+        message: err.to_string(),
+    })?;
     let specs = hf_tensor_specs(config);
     let by_slot: HashMap<Slot, &TensorSpec> = specs.iter().map(|spec| (spec.slot, spec)).collect();
-    let known: std::collections::HashSet<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    let known: std::collections::HashSet<&str> =
+        specs.iter().map(|spec| spec.name.as_str()).collect();
     for name in tensors.names() {
         // Tied checkpoints sometimes still carry lm_head.weight; rotary caches are recomputed.
-        if !known.contains(name) && name != "lm_head.weight" && !name.ends_with("rotary_emb.inv_freq") {
+        if !known.contains(name)
+            && name != "lm_head.weight"
+            && !name.ends_with("rotary_emb.inv_freq")
+        {
             tracing::warn!(file = %path.display(), tensor = name, "ignoring tensor the config does not use");
         }
     }
@@ -45,12 +60,18 @@ pub fn load_safetensors_bytes(config: &LlamaConfig, bytes: &[u8], path: &Path, d
 }
 
 /// Reads one tensor, checking its shape and converting it to f32.
-fn read_tensor(tensors: &SafeTensors, spec: &TensorSpec, path: &Path) -> Result<Vec<f32>, ModelError> {
-    let view = tensors.tensor(&spec.name).map_err(|_| ModelError::MissingTensor {
-        path: path.to_path_buf(),
-        name: spec.name.clone(),
-        expected: spec.shape.clone(),
-    })?;
+fn read_tensor(
+    tensors: &SafeTensors,
+    spec: &TensorSpec,
+    path: &Path,
+) -> Result<Vec<f32>, ModelError> {
+    let view = tensors
+        .tensor(&spec.name)
+        .map_err(|_| ModelError::MissingTensor {
+            path: path.to_path_buf(),
+            name: spec.name.clone(),
+            expected: spec.shape.clone(),
+        })?;
     if view.shape() != spec.shape.as_slice() {
         return Err(ModelError::ShapeMismatch {
             path: path.to_path_buf(),
@@ -70,7 +91,10 @@ fn read_tensor(tensors: &SafeTensors, spec: &TensorSpec, path: &Path) -> Result<
 fn to_f32(view: &TensorView) -> Option<Vec<f32>> {
     let bytes = view.data();
     Some(match view.dtype() {
-        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
         Dtype::F16 => bytes
             .chunks_exact(2)
             .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
@@ -84,7 +108,10 @@ fn to_f32(view: &TensorView) -> Option<Vec<f32>> {
 }
 
 /// Writes tensors as an f32 safetensors file.
-pub fn write_safetensors(path: &Path, tensors: &[(TensorSpec, Vec<f32>)]) -> Result<(), ModelError> {
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(TensorSpec, Vec<f32>)],
+) -> Result<(), ModelError> {
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(spec, data)| {
@@ -97,12 +124,18 @@ pub fn write_safetensors(path: &Path, tensors: &[(TensorSpec, Vec<f32>)]) -> Res
         .map(|(name, raw, shape)| {
             TensorView::new(Dtype::F32, shape.clone(), raw)
                 .map(|view| (name.clone(), view))
-                .map_err(|err| ModelError::Safetensors { path: path.to_path_buf(), message: err.to_string() })
+                .map_err(|err| ModelError::Safetensors {
+                    path: path.to_path_buf(),
+                    message: err.to_string(),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut metadata = HashMap::new();
     metadata.insert("format".to_string(), "pt".to_string());
-    let serialized = safetensors::serialize(views, Some(metadata))
-        .map_err(|err| ModelError::Safetensors { path: path.to_path_buf(), message: err.to_string() })?;
+    let serialized =
+        safetensors::serialize(views, Some(metadata)).map_err(|err| ModelError::Safetensors {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?;
     std::fs::write(path, serialized).map_err(|err| ModelError::io(path, err))
 }

@@ -26,18 +26,41 @@ fn cached_equals_full_sequence_equals_token_by_token() {
     // Token by token through the cache.
     let mut cache = KvCache::new(&config, 1, 64, &device);
     for (position, id) in ids.iter().enumerate() {
-        let step = host(model.forward_cached(Llama::tokens_tensor(&[*id], &device), &[*id], &mut cache).unwrap());
+        let step = host(
+            model
+                .forward_cached(Llama::tokens_tensor(&[*id], &device), &[*id], &mut cache)
+                .unwrap(),
+        );
         let expected = &full[position * vocab..(position + 1) * vocab];
         let diff = max_abs_diff(&step, expected);
-        assert!(diff < TOLERANCE, "token-by-token position {position}: max diff {diff}");
+        assert!(
+            diff < TOLERANCE,
+            "token-by-token position {position}: max diff {diff}"
+        );
     }
     assert_eq!(cache.len(), n);
     assert_eq!(cache.tokens(), ids.as_slice());
 
     // Chunked prefill (5 + 7 positions) returning every position's logits.
     let mut cache = KvCache::new(&config, 1, 64, &device);
-    let first = host(model.forward_cached_all(Llama::tokens_tensor(&ids[..5], &device), &ids[..5], &mut cache).unwrap());
-    let second = host(model.forward_cached_all(Llama::tokens_tensor(&ids[5..], &device), &ids[5..], &mut cache).unwrap());
+    let first = host(
+        model
+            .forward_cached_all(
+                Llama::tokens_tensor(&ids[..5], &device),
+                &ids[..5],
+                &mut cache,
+            )
+            .unwrap(),
+    );
+    let second = host(
+        model
+            .forward_cached_all(
+                Llama::tokens_tensor(&ids[5..], &device),
+                &ids[5..],
+                &mut cache,
+            )
+            .unwrap(),
+    );
     let chunked: Vec<f32> = first.into_iter().chain(second).collect();
     let diff = max_abs_diff(&chunked, &full);
     assert!(diff < TOLERANCE, "chunked prefill: max diff {diff}");
@@ -45,12 +68,23 @@ fn cached_equals_full_sequence_equals_token_by_token() {
     // Truncating the cache and re-running a different continuation matches a fresh full pass.
     cache.truncate(4);
     let other_tail = [9u32, 8, 7];
-    let resumed = host(model.forward_cached_all(Llama::tokens_tensor(&other_tail, &device), &other_tail, &mut cache).unwrap());
+    let resumed = host(
+        model
+            .forward_cached_all(
+                Llama::tokens_tensor(&other_tail, &device),
+                &other_tail,
+                &mut cache,
+            )
+            .unwrap(),
+    );
     let mut other: Vec<u32> = ids[..4].to_vec();
     other.extend(other_tail);
     let fresh = host(model.forward(Llama::tokens_tensor(&other, &device)));
     let diff = max_abs_diff(&resumed, &fresh[4 * vocab..]);
-    assert!(diff < TOLERANCE, "prefix reuse after truncate: max diff {diff}");
+    assert!(
+        diff < TOLERANCE,
+        "prefix reuse after truncate: max diff {diff}"
+    );
     assert_eq!(cache.shared_prefix(&other), other.len());
 }
 
@@ -61,7 +95,10 @@ fn batched_forward_matches_single_rows() {
     let model = config.init_seeded(&device, 3);
     let rows = [vec![1i64, 2, 3, 4, 5, 6], vec![60, 50, 40, 30, 20, 10]];
     let data: Vec<i64> = rows.iter().flatten().copied().collect();
-    let batch = host(model.forward(Tensor::<2, Int>::from_data(TensorData::new(data, [2, 6]), &device)));
+    let batch = host(model.forward(Tensor::<2, Int>::from_data(
+        TensorData::new(data, [2, 6]),
+        &device,
+    )));
     let half = batch.len() / 2;
     for (row, expected) in rows.iter().zip([&batch[..half], &batch[half..]]) {
         let ids: Vec<u32> = row.iter().map(|&v| v as u32).collect();
@@ -86,6 +123,28 @@ fn repeated_kv_path_matches_native_grouped_query_path() {
 }
 
 #[test]
+fn chunked_cache_on_the_generic_attention_path_matches_full_forward() {
+    // On an autodiff device attention takes the generic path: repeated kv heads and, for a
+    // chunk that continues the cache, an explicit causal mask.
+    let device = Device::flex().autodiff();
+    let config = tiny_config(64);
+    let model = config.init_seeded(&device, 17);
+    let ids = ids();
+    let full = host(model.forward(Llama::tokens_tensor(&ids, &device)));
+    let mut cache = KvCache::new(&config, 1, 32, &device);
+    let mut chunked = Vec::new();
+    for chunk in [&ids[..3], &ids[3..8], &ids[8..9], &ids[9..]] {
+        chunked.extend(host(
+            model
+                .forward_cached_all(Llama::tokens_tensor(chunk, &device), chunk, &mut cache)
+                .unwrap(),
+        ));
+    }
+    let diff = max_abs_diff(&chunked, &full);
+    assert!(diff < TOLERANCE, "generic path chunked vs full: {diff}");
+}
+
+#[test]
 fn training_forward_backpropagates_to_every_layer() {
     let device = Device::flex().autodiff();
     let config = tiny_config(64);
@@ -93,7 +152,10 @@ fn training_forward_backpropagates_to_every_layer() {
     let logits = model.forward(Llama::tokens_tensor(&ids(), &device));
     let loss = logits.square().mean();
     let grads = loss.backward();
-    let embed_grad = model.embedding_weight().grad(&grads).expect("embedding has a gradient");
+    let embed_grad = model
+        .embedding_weight()
+        .grad(&grads)
+        .expect("embedding has a gradient");
     assert!(host(embed_grad.abs().sum())[0] > 0.0);
 }
 
@@ -104,9 +166,22 @@ fn overflowing_the_cache_is_a_typed_error() {
     let model = config.init_seeded(&device, 2);
     let mut cache = KvCache::new(&config, 1, 4, &device);
     let ids = [1u32, 2, 3];
-    model.forward_cached(Llama::tokens_tensor(&ids, &device), &ids, &mut cache).unwrap();
-    let err = model.forward_cached(Llama::tokens_tensor(&ids, &device), &ids, &mut cache).unwrap_err();
-    assert!(matches!(err, ModelError::CacheOverflow { needed: 6, capacity: 4 }), "{err}");
+    model
+        .forward_cached(Llama::tokens_tensor(&ids, &device), &ids, &mut cache)
+        .unwrap();
+    let err = model
+        .forward_cached(Llama::tokens_tensor(&ids, &device), &ids, &mut cache)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::CacheOverflow {
+                needed: 6,
+                capacity: 4
+            }
+        ),
+        "{err}"
+    );
     // The failed call left the cache untouched.
     assert_eq!(cache.len(), 3);
 }

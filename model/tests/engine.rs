@@ -6,10 +6,11 @@ mod common;
 use std::time::Duration;
 
 use burn::tensor::Device;
-use common::{byte_tokenizer, tiny_config, tiny_engine, QWEN_SPECIALS};
-use expect_test::{expect, Expect};
+use common::{QWEN_SPECIALS, byte_tokenizer, tiny_config, tiny_engine};
+use expect_test::{Expect, expect};
 use ghostline_model::{
-    CancelFlag, Engine, FimMode, FinishReason, GenerateOutput, GenerateRequest, ModelError, Sampling,
+    CancelFlag, Engine, FimMode, FinishReason, GenerateOutput, GenerateRequest, ModelError,
+    Sampling,
 };
 
 fn request(prefix: &str, sampling: Sampling) -> GenerateRequest {
@@ -25,10 +26,18 @@ fn request(prefix: &str, sampling: Sampling) -> GenerateRequest {
 }
 
 fn run(engine: &mut Engine, req: &GenerateRequest) -> GenerateOutput {
-    engine.generate(req, &CancelFlag::new(), &mut |_| {}).unwrap()
+    engine
+        .generate(req, &CancelFlag::new(), &mut |_| {})
+        .unwrap()
 }
 
-fn check_prompt(specials: &[&str], mode: FimMode, prefix: &str, suffix: Option<&str>, expect: Expect) {
+fn check_prompt(
+    specials: &[&str],
+    mode: FimMode,
+    prefix: &str,
+    suffix: Option<&str>,
+    expect: Expect,
+) {
     let config = tiny_config(264);
     let device = Device::flex();
     let model = config.init_seeded(&device, 1);
@@ -43,17 +52,47 @@ fn check_prompt(specials: &[&str], mode: FimMode, prefix: &str, suffix: Option<&
 fn fim_prompts_use_the_models_own_tokens() {
     let psm = FimMode::PrefixSuffixMiddle;
     let spm = FimMode::SuffixPrefixMiddle;
-    check_prompt(&QWEN_SPECIALS, psm, "fn a() {", Some("}\n"), expect![[r#"
+    check_prompt(
+        &QWEN_SPECIALS,
+        psm,
+        "fn a() {",
+        Some("}\n"),
+        expect![[r#"
         <|fim_prefix|>fn a() {<|fim_suffix|>}
-        <|fim_middle|>"#]]);
-    check_prompt(&QWEN_SPECIALS, spm, "fn a() {", Some("}\n"), expect![[r#"
+        <|fim_middle|>"#]],
+    );
+    check_prompt(
+        &QWEN_SPECIALS,
+        spm,
+        "fn a() {",
+        Some("}\n"),
+        expect![[r#"
         <|fim_prefix|><|fim_suffix|>}
-        <|fim_middle|>fn a() {"#]]);
+        <|fim_middle|>fn a() {"#]],
+    );
     // StarCoder spellings are detected too.
-    let starcoder = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"];
-    check_prompt(&starcoder, psm, "x = ", Some(" + 1"), expect!["<fim_prefix>x = <fim_suffix> + 1<fim_middle>"]);
+    let starcoder = [
+        "<|endoftext|>",
+        "<fim_prefix>",
+        "<fim_middle>",
+        "<fim_suffix>",
+        "<fim_pad>",
+    ];
+    check_prompt(
+        &starcoder,
+        psm,
+        "x = ",
+        Some(" + 1"),
+        expect!["<fim_prefix>x = <fim_suffix> + 1<fim_middle>"],
+    );
     // Without FIM tokens the suffix is ignored; special-token text in user code stays text.
-    check_prompt(&["<|endoftext|>"], psm, "a<|endoftext|>b", Some("ignored"), expect!["a<|endoftext|>b"]);
+    check_prompt(
+        &["<|endoftext|>"],
+        psm,
+        "a<|endoftext|>b",
+        Some("ignored"),
+        expect!["a<|endoftext|>b"],
+    );
     // An empty prompt starts at the document separator.
     check_prompt(&QWEN_SPECIALS, psm, "", None, expect!["<|endoftext|>"]);
 }
@@ -62,12 +101,20 @@ fn fim_prompts_use_the_models_own_tokens() {
 fn special_token_text_in_user_code_is_not_a_special_token() {
     let engine = tiny_engine(1);
     let ids = engine.prompt_ids("<|endoftext|>", None);
-    assert_eq!(ids.len(), "<|endoftext|>".len(), "encoded byte by byte, not as one special id");
+    assert_eq!(
+        ids.len(),
+        "<|endoftext|>".len(),
+        "encoded byte by byte, not as one special id"
+    );
 }
 
 #[test]
 fn seeded_sampling_is_reproducible_and_seed_dependent() {
-    let sampling = |seed| Sampling::TopP { temperature: 1.5, top_p: 0.95, seed };
+    let sampling = |seed| Sampling::TopP {
+        temperature: 1.5,
+        top_p: 0.95,
+        seed,
+    };
     let mut engine = tiny_engine(21);
     let mut req = request("let value = ", sampling(7));
     req.n = 3;
@@ -79,11 +126,42 @@ fn seeded_sampling_is_reproducible_and_seed_dependent() {
     assert_eq!(first.completions, second.completions);
     assert_eq!(first.completions, third.completions);
     assert_eq!(first.completions.len(), 3);
-    let texts: std::collections::HashSet<_> = first.completions.iter().map(|c| c.tokens.clone()).collect();
-    assert!(texts.len() > 1, "alternatives should differ: {:?}", first.completions);
+    let texts: std::collections::HashSet<_> =
+        first.completions.iter().map(|c| c.tokens.clone()).collect();
+    assert!(
+        texts.len() > 1,
+        "alternatives should differ: {:?}",
+        first.completions
+    );
     req.sampling = sampling(8);
     let reseeded = run(&mut engine, &req);
     assert_ne!(reseeded.completions, first.completions);
+}
+
+#[test]
+fn batched_alternatives_match_a_single_run_for_the_first_row() {
+    let sampling = Sampling::TopP {
+        temperature: 1.2,
+        top_p: 0.9,
+        seed: 31,
+    };
+    let mut req = request("struct Point {", sampling);
+    req.max_tokens = 10;
+    req.n = 1;
+    let single = run(&mut tiny_engine(5), &req);
+    req.n = 3;
+    let mut streamed = String::new();
+    let batched = tiny_engine(5)
+        .generate(&req, &CancelFlag::new(), &mut |piece| {
+            streamed.push_str(piece)
+        })
+        .unwrap();
+    assert_eq!(batched.completions.len(), 3);
+    assert_eq!(batched.completions[0], single.completions[0]);
+    assert_eq!(
+        streamed, batched.completions[0].text,
+        "only the first alternative streams"
+    );
 }
 
 #[test]
@@ -105,7 +183,11 @@ fn prefix_reuse_across_calls_gives_identical_output() {
     assert_eq!(first.reused_prefix_tokens, 0);
     let more = "fn main() { let xy";
     let second = run(&mut engine, &request(more, Sampling::Greedy));
-    assert_eq!(second.reused_prefix_tokens, typed.len(), "byte tokenizer: one token per byte");
+    assert_eq!(
+        second.reused_prefix_tokens,
+        typed.len(),
+        "byte tokenizer: one token per byte"
+    );
     assert_eq!(second.prefill_tokens, 1);
     let fresh = run(&mut tiny_engine(9), &request(more, Sampling::Greedy));
     assert_eq!(second.completions, fresh.completions);
@@ -121,7 +203,11 @@ fn max_tokens_and_streaming_agree_with_the_result() {
     let mut req = request("abc", Sampling::Greedy);
     req.max_tokens = 5;
     let mut streamed = String::new();
-    let out = engine.generate(&req, &CancelFlag::new(), &mut |piece| streamed.push_str(piece)).unwrap();
+    let out = engine
+        .generate(&req, &CancelFlag::new(), &mut |piece| {
+            streamed.push_str(piece)
+        })
+        .unwrap();
     let completion = &out.completions[0];
     assert_eq!(completion.finish, FinishReason::MaxTokens);
     assert_eq!(completion.tokens.len(), 5);
@@ -145,7 +231,11 @@ fn stop_string_cuts_the_completion_before_it() {
     let expected_text = &free.text[..free.text.find(&stop).unwrap()];
     req.stop = vec![stop.clone()];
     let mut streamed = String::new();
-    let out = engine.generate(&req, &CancelFlag::new(), &mut |piece| streamed.push_str(piece)).unwrap();
+    let out = engine
+        .generate(&req, &CancelFlag::new(), &mut |piece| {
+            streamed.push_str(piece)
+        })
+        .unwrap();
     let stopped = &out.completions[0];
     assert_eq!(stopped.finish, FinishReason::Stop, "stop {stop:?}");
     assert_eq!(stopped.text, expected_text);
@@ -174,7 +264,11 @@ fn cancel_and_time_budget_return_what_they_have() {
         })
         .unwrap();
     assert_eq!(out.completions[0].finish, FinishReason::Cancelled);
-    assert!(out.completions[0].tokens.len() < req.max_tokens, "{:?}", out.completions[0]);
+    assert!(
+        out.completions[0].tokens.len() < req.max_tokens,
+        "{:?}",
+        out.completions[0]
+    );
     assert!(pieces >= 1);
 
     req.time_budget = Some(Duration::ZERO);
@@ -189,9 +283,25 @@ fn prompt_longer_than_the_context_is_a_cache_overflow() {
     config.max_position_embeddings = 16;
     let device = Device::flex();
     let model = config.init_seeded(&device, 1);
-    let mut engine = Engine::from_parts("small".into(), config, model, byte_tokenizer(&QWEN_SPECIALS), device).unwrap();
-    let err = engine.generate(&request(&"x".repeat(20), Sampling::Greedy), &CancelFlag::new(), &mut |_| {}).unwrap_err();
-    assert!(matches!(err, ModelError::CacheOverflow { capacity: 16, .. }), "{err}");
+    let mut engine = Engine::from_parts(
+        "small".into(),
+        config,
+        model,
+        byte_tokenizer(&QWEN_SPECIALS),
+        device,
+    )
+    .unwrap();
+    let err = engine
+        .generate(
+            &request(&"x".repeat(20), Sampling::Greedy),
+            &CancelFlag::new(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, ModelError::CacheOverflow { capacity: 16, .. }),
+        "{err}"
+    );
     // The engine still works afterwards, and max_tokens is clamped to the room left.
     let mut req = request(&"x".repeat(10), Sampling::Greedy);
     req.max_tokens = 100;
@@ -201,7 +311,10 @@ fn prompt_longer_than_the_context_is_a_cache_overflow() {
 
 #[test]
 fn embedded_model_loads_and_generates() {
-    let mut engine = Engine::load_embedded(&ghostline_model::LoadOptions { device: ghostline_model::DevicePreference::Cpu }).unwrap();
+    let mut engine = Engine::load_embedded(&ghostline_model::LoadOptions {
+        device: ghostline_model::DevicePreference::Cpu,
+    })
+    .unwrap();
     assert!(engine.info().n_params > 0);
     let mut req = request("fn main() {", Sampling::Greedy);
     req.suffix = Some("}".into());
@@ -209,4 +322,26 @@ fn embedded_model_loads_and_generates() {
     let out = run(&mut engine, &req);
     assert!(out.completions[0].tokens.len() <= 4);
     assert!(engine.count_tokens("fn main() {}") > 0);
+}
+
+#[test]
+fn long_prompts_prefill_in_chunks_with_the_same_result() {
+    let mut config = tiny_config(264);
+    config.max_position_embeddings = 700;
+    let device = Device::flex();
+    let model = config.init_seeded(&device, 8);
+    let mut engine = Engine::from_parts("long".into(), config, model, byte_tokenizer(&QWEN_SPECIALS), device.clone()).unwrap();
+    let prefix: String = (0..600).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let mut req = request(&prefix, Sampling::Greedy);
+    req.max_tokens = 1;
+    let out = run(&mut engine, &req);
+    assert_eq!(out.prefill_tokens, 600, "longer than one {}-token chunk", ghostline_model::engine::PREFILL_CHUNK);
+    let ids = engine.prompt_ids(&prefix, None);
+    let full = common::host(engine.model().forward(ghostline_model::Llama::tokens_tensor(&ids, &device)));
+    let last = &full[full.len() - 264..];
+    let expected = ghostline_model::sampling::argmax(last);
+    match out.completions[0].tokens.first() {
+        Some(token) => assert_eq!(*token, expected),
+        None => assert!(engine.tokenizer().is_stop(expected), "no token although argmax {expected} is not a stop token"),
+    }
 }

@@ -13,7 +13,9 @@ use ghostline_model::{KvCache, Llama, LlamaConfig, device::probe_wgpu};
 fn wgpu_logits_match_flex() {
     let Some((gpu, adapter)) = probe_wgpu(true) else {
         if std::env::var_os("GHOSTLINE_REQUIRE_WGPU").is_some() {
-            panic!("GHOSTLINE_REQUIRE_WGPU is set but no wgpu adapter is available (install mesa-vulkan-drivers)");
+            panic!(
+                "GHOSTLINE_REQUIRE_WGPU is set but no wgpu adapter is available (install mesa-vulkan-drivers)"
+            );
         }
         eprintln!("SKIPPED: no wgpu adapter (set GHOSTLINE_REQUIRE_WGPU=1 to make this a failure)");
         return;
@@ -32,16 +34,37 @@ fn wgpu_logits_match_flex() {
     eprintln!("full forward max diff {diff:.2e}");
     assert!(diff < 1e-3, "full forward: wgpu vs flex max diff {diff}");
 
-    // Prefill + two cached decode steps on both devices.
+    // Prefill, a continuation chunk (explicit causal mask path), then cached decode steps.
     let mut cpu_cache = KvCache::new(&config, 1, 16, &cpu);
     let mut gpu_cache = KvCache::new(&config, 1, 16, &gpu);
-    let split = ids.len() - 2;
-    let a = host(on_cpu.forward_cached(Llama::tokens_tensor(&ids[..split], &cpu), &ids[..split], &mut cpu_cache).unwrap());
-    let b = host(on_gpu.forward_cached(Llama::tokens_tensor(&ids[..split], &gpu), &ids[..split], &mut gpu_cache).unwrap());
-    assert!(max_abs_diff(&a, &b) < 1e-3, "prefill");
-    for id in &ids[split..] {
-        let a = host(on_cpu.forward_cached(Llama::tokens_tensor(&[*id], &cpu), &[*id], &mut cpu_cache).unwrap());
-        let b = host(on_gpu.forward_cached(Llama::tokens_tensor(&[*id], &gpu), &[*id], &mut gpu_cache).unwrap());
+    for chunk in [&ids[..2], &ids[2..4]] {
+        let a = host(
+            on_cpu
+                .forward_cached(Llama::tokens_tensor(chunk, &cpu), chunk, &mut cpu_cache)
+                .unwrap(),
+        );
+        let b = host(
+            on_gpu
+                .forward_cached(Llama::tokens_tensor(chunk, &gpu), chunk, &mut gpu_cache)
+                .unwrap(),
+        );
+        let diff = max_abs_diff(&a, &b);
+        assert!(
+            diff < 1e-3,
+            "prefill chunk {chunk:?}: wgpu vs flex max diff {diff}"
+        );
+    }
+    for id in &ids[4..] {
+        let a = host(
+            on_cpu
+                .forward_cached(Llama::tokens_tensor(&[*id], &cpu), &[*id], &mut cpu_cache)
+                .unwrap(),
+        );
+        let b = host(
+            on_gpu
+                .forward_cached(Llama::tokens_tensor(&[*id], &gpu), &[*id], &mut gpu_cache)
+                .unwrap(),
+        );
         let diff = max_abs_diff(&a, &b);
         assert!(diff < 1e-3, "decode step: wgpu vs flex max diff {diff}");
     }

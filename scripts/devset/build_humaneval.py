@@ -171,11 +171,12 @@ def build_rust(src, out_dir):
     for t in tasks:
         if t["test"] is None:
             del t["test"]
+    tasks, trivial = drop_trivial(tasks, run_rust)
     write(os.path.join(out_dir, "humaneval_rust.jsonl"), tasks)
     return dict(problems=len(rows), unparsable=dropped_unparsable, fixed_by_hand=len(RUST_FIXES),
                 kept_with_tests=sum(1 for v in verdicts if v is True),
                 kept_without_tests=sum(1 for v in verdicts if v == "untested"),
-                dropped=dropped, tasks=len(tasks))
+                dropped=dropped, dropped_passing_when_empty=trivial, tasks=len(tasks))
 
 
 def build_python(src, out_dir):
@@ -211,8 +212,20 @@ def build_python(src, out_dir):
         ok_lines = list(pool.map(lambda t: run_python(t["prefix"] + t["middle"] + t["suffix"] + "\n" + t["test"]), checks))
     bad = {t["task_id"] for t, ok in zip(checks, ok_lines) if not ok}
     tasks = [t for t in tasks if t["task_id"] not in bad]
+    tasks, trivial = drop_trivial(tasks, run_python)
     write(os.path.join(out_dir, "humaneval_python.jsonl"), tasks)
-    return dict(problems=len(rows), failing=failing, dropped_line_splits=len(bad), tasks=len(tasks))
+    return dict(problems=len(rows), failing=failing, dropped_line_splits=len(bad),
+                dropped_passing_when_empty=trivial, tasks=len(tasks))
+
+
+def drop_trivial(tasks, run):
+    """Drops tasks whose test also passes with an EMPTY completion (e.g. a redundant line was masked):
+    they cannot tell a good model from a silent one. Returns (kept tasks, dropped task ids)."""
+    tested = [t for t in tasks if t.get("test")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        empty_passes = list(pool.map(lambda t: run(t["prefix"] + t["suffix"] + "\n" + t["test"]), tested))
+    trivial = {t["task_id"] for t, ok in zip(tested, empty_passes) if ok}
+    return [t for t in tasks if t["task_id"] not in trivial], sorted(trivial)
 
 
 def write(path, tasks):

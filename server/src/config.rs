@@ -68,7 +68,6 @@ impl ServerConfig {
     /// Keys may be snake_case (`debounce_ms`) or camelCase (`debounceMs`).
     pub fn apply_json(&mut self, value: &Value) -> Vec<String> {
         let mut warnings = Vec::new();
-        let normalized;
         let object = match value {
             Value::Null => return warnings,
             Value::Object(object) => match object.get("ghostline") {
@@ -89,7 +88,7 @@ impl ServerConfig {
                 return warnings;
             }
         };
-        normalized = object
+        let normalized = object
             .iter()
             .map(|(key, value)| (snake_case(key), value.clone()))
             .collect::<Map<String, Value>>();

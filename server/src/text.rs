@@ -90,7 +90,7 @@ mod tests {
     #[test]
     fn line_parts_ignore_line_breaks() {
         let rope = Rope::from_str("ab\r\ncd😀ef\r\n");
-        assert_eq!(line_parts(&rope, 6), ("cd😀".to_string(), "ef".to_string()));
+        assert_eq!(line_parts(&rope, 7), ("cd😀".to_string(), "ef".to_string()));
         assert_eq!(line_parts(&rope, 2), ("ab".to_string(), String::new()));
         assert_eq!(lines_after(&rope, 0, 5), vec!["cd😀ef".to_string(), String::new()]);
         assert_eq!(line_ending(&rope), "\r\n");

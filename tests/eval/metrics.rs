@@ -144,3 +144,14 @@ fn lsp_framing_round_trips() {
     assert_eq!(read_message(&mut reader).unwrap().unwrap()["method"], "exit");
     assert_eq!(read_message(&mut reader).unwrap(), None);
 }
+
+#[test]
+fn swallowed_suffix_characters_are_not_counted_as_inserted() {
+    use ghostline::eval::pipeline::inserted_between;
+    // Plain insertion.
+    assert_eq!(inserted_between("f(", ")\n", "x", 0), "x");
+    // The item swallows the auto-closed `)`: the document becomes `f(x, y)\n`.
+    assert_eq!(inserted_between("f(", ")\n", "x, y)", 1), "x, y");
+    // It replaces suffix text with something else: fall back to the inserted text.
+    assert_eq!(inserted_between("f(", "]\n", "x)", 1), "x)");
+}

@@ -9,5 +9,6 @@ pub mod fim;
 pub mod plot;
 pub mod rng;
 pub mod run;
+pub mod sample;
 pub mod tokenizer;
 pub mod trainer;

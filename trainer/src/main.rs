@@ -49,6 +49,22 @@ enum Command {
         out: PathBuf,
         #[arg(long)]
         resume: bool,
+        /// With --resume: change the schedule's total number of steps.
+        #[arg(long)]
+        total_steps: Option<usize>,
+    },
+    /// Greedy completions from a model directory, through the editor's engine, with timings.
+    Sample {
+        #[arg(long, default_value = "model/weights/default")]
+        model: PathBuf,
+        /// Text before the cursor (`\n` for newlines); repeat for several prompts.
+        #[arg(long, required = true)]
+        prompt: Vec<String>,
+        /// Text after the cursor (FIM).
+        #[arg(long)]
+        suffix: Option<String>,
+        #[arg(long, default_value_t = 48)]
+        max_tokens: usize,
     },
     /// Export a run's latest checkpoint as a model directory (config.json, model.safetensors, tokenizer.json).
     Export {
@@ -66,7 +82,10 @@ fn main() -> Result<()> {
         Command::Prepare { corpus, tokenizer, out, max_train_bytes, seed } => {
             run::prepare(&corpus, &tokenizer, &out, max_train_bytes, seed)
         }
-        Command::Train { config, out, resume } => run::train(config.as_deref(), &out, resume),
+        Command::Train { config, out, resume, total_steps } => run::train(config.as_deref(), &out, resume, total_steps),
         Command::Export { run, out } => run::export(&run, &out),
+        Command::Sample { model, prompt, suffix, max_tokens } => {
+            ghostline_train::sample::sample(&model, &prompt, suffix.as_deref(), max_tokens)
+        }
     }
 }

@@ -62,13 +62,24 @@ pub fn prepare(corpus_dir: &Path, tokenizer_path: &Path, out: &Path, max_train_b
 }
 
 /// `ghostline-train train`: runs (or resumes) a training run in `out`.
-pub fn train(config_path: Option<&Path>, out: &Path, resume: bool) -> Result<()> {
+///
+/// `total_steps` (resume only) changes the schedule's length from the current step on (the cosine
+/// is recomputed for the new length); the change is written into `run_config.json`.
+pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: Option<usize>) -> Result<()> {
     use_flex_by_default();
     let run_config = out.join("run_config.json");
     let checkpoint = out.join("checkpoint");
     let config: TrainConfig = if resume {
-        serde_json::from_str(&std::fs::read_to_string(&run_config).with_context(|| format!("reading {}", run_config.display()))?)?
+        let mut config: TrainConfig =
+            serde_json::from_str(&std::fs::read_to_string(&run_config).with_context(|| format!("reading {}", run_config.display()))?)?;
+        if let Some(total_steps) = total_steps {
+            info!("schedule length changed from {} to {total_steps} steps", config.total_steps);
+            config.total_steps = total_steps;
+            std::fs::write(&run_config, serde_json::to_string_pretty(&config)?)?;
+        }
+        config
     } else {
+        anyhow::ensure!(total_steps.is_none(), "--total-steps is for --resume; set total_steps in the config");
         let path = config_path.ok_or_else(|| anyhow!("--config is required for a new run"))?;
         let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
             .with_context(|| format!("parsing {}", path.display()))?;
@@ -179,6 +190,14 @@ pub fn export(run: &Path, out: &Path) -> Result<()> {
         .init_seeded(&device, config.seed)
         .try_load_file(&model_path)
         .map_err(|e| anyhow!("loading {}: {e:?}", model_path.display()))?;
+    let tokenizer = load_tokenizer(&config.tokenizer)?;
+    anyhow::ensure!(
+        tokenizer.get_vocab_size(true) == config.model.vocab_size,
+        "tokenizer {} has {} tokens, the model {}",
+        config.tokenizer.display(),
+        tokenizer.get_vocab_size(true),
+        config.model.vocab_size
+    );
     std::fs::create_dir_all(out)?;
     let mut model_config: LlamaConfig = config.model.clone();
     model_config.eos_token_id = Some(TokenIds::One(crate::tokenizer::special_id(crate::fim::SpecialToken::EndOfText)));

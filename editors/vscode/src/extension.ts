@@ -154,7 +154,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   status.setState("starting", `${found.path} ${args.join(" ")}`);
   context.subscriptions.push(
     client.onNotification("ghostline/status", (params: StatusParams) => {
-      const model = params.model ? `Model: ${params.model}${params.device ? ` on ${params.device}` : ""}` : undefined;
+      const model = params.model && !params.message?.includes(params.model)
+        ? `Model: ${params.model}${params.device ? ` on ${params.device}` : ""}` : undefined;
       status.setState(params.state, [params.message, model].filter(Boolean).join("\n") || undefined);
       if (params.state === "error") {
         void vscode.window.showErrorMessage(`ghostline: ${params.message ?? "the server reported an error"}`, "Show Logs")

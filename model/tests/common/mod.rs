@@ -15,13 +15,16 @@ pub fn tiny_config(vocab_size: usize) -> LlamaConfig {
 
 /// Host copy of a float tensor.
 pub fn host<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data_as::<f32>().into_vec::<f32>().unwrap()
+    tensor.into_data_as::<f32>().try_into_vec::<f32>().unwrap()
 }
 
 /// Largest absolute difference.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// GPT-2's byte → printable character table (the byte-level BPE alphabet).
@@ -68,10 +71,21 @@ pub fn byte_tokenizer_json(specials: &[&str]) -> String {
 }
 
 /// Qwen-style special tokens (our own tokenizer's names).
-pub const QWEN_SPECIALS: [&str; 5] = ["<|endoftext|>", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_sep|>"];
+pub const QWEN_SPECIALS: [&str; 5] = [
+    "<|endoftext|>",
+    "<|fim_prefix|>",
+    "<|fim_suffix|>",
+    "<|fim_middle|>",
+    "<|file_sep|>",
+];
 
 pub fn byte_tokenizer(specials: &[&str]) -> TextTokenizer {
-    TextTokenizer::from_bytes(byte_tokenizer_json(specials).as_bytes(), &PathBuf::from("<test>"), &[]).unwrap()
+    TextTokenizer::from_bytes(
+        byte_tokenizer_json(specials).as_bytes(),
+        &PathBuf::from("<test>"),
+        &[],
+    )
+    .unwrap()
 }
 
 /// An engine over a seeded random model (vocab 264 ≥ 256 bytes + 5 specials) on flex.
@@ -79,12 +93,22 @@ pub fn tiny_engine(seed: u64) -> Engine {
     let config = tiny_config(264);
     let device = Device::flex();
     let model = config.init_seeded(&device, seed);
-    Engine::from_parts("tiny".into(), config, model, byte_tokenizer(&QWEN_SPECIALS), device).unwrap()
+    Engine::from_parts(
+        "tiny".into(),
+        config,
+        model,
+        byte_tokenizer(&QWEN_SPECIALS),
+        device,
+    )
+    .unwrap()
 }
 
 /// A fresh scratch directory under the system temp dir.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ghostline-model-test-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "ghostline-model-test-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -86,13 +86,17 @@ pub struct LatencyReport {
     pub first_suggestion_ms: Option<f64>,
     /// Requests it took to get that first suggestion (the server may answer empty while loading).
     pub cold_requests: usize,
-    /// Requests by outcome.
+    /// Requests by outcome, as the client saw them.
     pub outcomes: BTreeMap<String, usize>,
+    /// The server's own account from its timing notifications (`completed`, `skipped`, ...,
+    /// and `cache_hit`).
+    pub server_outcomes: BTreeMap<String, usize>,
     /// Latency of every answered request.
     pub latency_all_ms: Distribution,
     /// Latency of requests answered with a suggestion.
     pub latency_suggestion_ms: Distribution,
-    /// Latency of the requests sent right before a pause (what the user waits for).
+    /// Latency of the answered requests sent right before a pause (what the user waits for; a
+    /// request cancelled by the keystroke after a short pause is not counted here).
     pub latency_at_pause_ms: Distribution,
     /// The server's own per-stage timings (from its timing notifications), by field.
     pub stages_ms: BTreeMap<String, Distribution>,
@@ -144,12 +148,17 @@ struct Replay {
     first_suggestion: Option<Instant>,
     incremental_sync: bool,
     cold_requests: usize,
+    server_outcomes: BTreeMap<String, usize>,
 }
 
 fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport> {
     let exe = std::env::current_exe().context("cannot find the ghostline executable")?;
     let mut command = Command::new(&exe);
     command.arg("lsp").args(&args.server_arg);
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // The server's wgpu probe prints loader errors without it; the value does not matter.
+        command.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let server_command: Vec<String> =
         std::iter::once(exe.display().to_string()).chain(std::iter::once("lsp".to_string())).chain(args.server_arg.clone()).collect();
     let client = LspClient::spawn(command, args.server_log.as_deref())?;
@@ -165,6 +174,7 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
         first_suggestion: None,
         incremental_sync: false,
         cold_requests: 0,
+        server_outcomes: BTreeMap::new(),
     };
     let (id, _) = state.client.request(
         "initialize",
@@ -187,6 +197,12 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
 
     let mut rng = SplitMix(args.seed);
     let mut chars_typed = 0;
+    let progress = indicatif::ProgressBar::new((files.len() * args.chars_per_file) as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("bench latency {spinner} [{bar:30}] {pos}/~{len} chars {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     for (file_idx, path) in files.iter().enumerate() {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let (start, span) = choose_span(&text, args.chars_per_file, &mut rng);
@@ -201,6 +217,7 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
         if file_idx == 0 {
             state.wait_first_suggestion(&uri, &document, cursor, timeout)?;
         }
+        progress.set_message(path.display().to_string());
         let chars: Vec<char> = span.chars().collect();
         for (char_idx, ch) in chars.iter().enumerate() {
             let mut delay = 1000.0 / args.cps * (0.5 + rng.next_f64());
@@ -227,19 +244,23 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
             let until = Instant::now() + Duration::from_secs_f64(delay / 1000.0);
             let deadline = if char_idx + 1 == chars.len() { Instant::now() + timeout } else { until };
             state.pump_until(until, deadline)?;
-            eprint!("\rbench latency: file {}/{} char {}/{}   ", file_idx + 1, files.len(), char_idx + 1, chars.len());
+            progress.inc(1);
         }
         state.client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
     }
-    eprintln!();
+    progress.finish_and_clear();
     // Whatever is still pending after the last pause is left unanswered.
     let server_peak_rss_mib = report::peak_rss_kib(state.client.pid()).map(|kib| kib as f64 / 1024.0);
     let spawned_at = state.client.spawned_at;
-    let Replay { client, records, stage_samples, first_response, first_suggestion, cold_requests, .. } = state;
+    let Replay { client, records, stage_samples, first_response, first_suggestion, cold_requests, server_outcomes, .. } = state;
     client.shutdown(Duration::from_secs(5))?;
     let answered: Vec<f64> = records.iter().filter(|r| matches!(r.outcome.as_str(), "suggestion" | "empty")).filter_map(|r| r.latency_ms).collect();
     let suggestions: Vec<f64> = records.iter().filter(|r| r.outcome == "suggestion").filter_map(|r| r.latency_ms).collect();
-    let at_pause: Vec<f64> = records.iter().filter(|r| r.before_pause).filter_map(|r| r.latency_ms).collect();
+    let at_pause: Vec<f64> = records
+        .iter()
+        .filter(|r| r.before_pause && matches!(r.outcome.as_str(), "suggestion" | "empty"))
+        .filter_map(|r| r.latency_ms)
+        .collect();
     let mut outcomes = BTreeMap::new();
     for record in &records {
         *outcomes.entry(record.outcome.clone()).or_insert(0) += 1;
@@ -255,6 +276,7 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
         first_suggestion_ms: first_suggestion.map(|at| ms(at - spawned_at)),
         cold_requests,
         outcomes,
+        server_outcomes,
         latency_all_ms: Distribution::of(&answered),
         latency_suggestion_ms: Distribution::of(&suggestions),
         latency_at_pause_ms: Distribution::of(&at_pause),
@@ -320,6 +342,7 @@ impl Replay {
         self.records.clear();
         self.pending.clear();
         self.stage_samples.clear();
+        self.server_outcomes.clear();
         Ok(())
     }
 
@@ -328,8 +351,15 @@ impl Replay {
             if method.to_ascii_lowercase().contains("timing") {
                 let mut fields = Vec::new();
                 flatten_numbers("", message.message.get("params").unwrap_or(&Value::Null), &mut fields);
-                for (key, value) in fields {
+                for (key, value) in fields.into_iter().filter(|(key, _)| key.ends_with("_ms")) {
                     self.stage_samples.entry(key).or_default().push(value);
+                }
+                let params = message.message.get("params");
+                if let Some(outcome) = params.and_then(|p| p.get("outcome")).and_then(Value::as_str) {
+                    *self.server_outcomes.entry(outcome.to_string()).or_insert(0) += 1;
+                }
+                if params.and_then(|p| p.get("cache_hit")).and_then(Value::as_bool) == Some(true) {
+                    *self.server_outcomes.entry("cache_hit".to_string()).or_insert(0) += 1;
                 }
             }
             return;
@@ -378,22 +408,31 @@ fn flatten_numbers(prefix: &str, value: &Value, out: &mut Vec<(String, f64)>) {
     }
 }
 
-/// Picks `n` characters to retype: starting at the first non-blank character of a code line in
-/// the middle half of the file. Returns the byte offset and the span.
+/// Picks about `n` characters to retype: from the first non-blank character of a code line in the
+/// middle half of the file to the end of the line where `n` is reached, so that, as when writing
+/// new code, nothing but the line break sits right of the cursor. Returns the byte offset and the span.
 fn choose_span(text: &str, n: usize, rng: &mut SplitMix) -> (usize, String) {
-    let mut offsets = Vec::new();
+    let mut starts = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         if trimmed.trim_end().len() >= 12 && !trimmed.starts_with("//") && !trimmed.starts_with('#') {
-            offsets.push(offset + (line.len() - trimmed.len()));
+            starts.push(offset + (line.len() - trimmed.len()));
         }
         offset += line.len();
     }
-    let middle = &offsets[offsets.len() / 4..(offsets.len() * 3 / 4).max(offsets.len() / 4 + 1).min(offsets.len())];
+    let middle = &starts[starts.len() / 4..(starts.len() * 3 / 4).max(starts.len() / 4 + 1).min(starts.len())];
     let start = if middle.is_empty() { 0 } else { middle[(rng.next_u64() % middle.len() as u64) as usize] };
-    let span: String = text[start..].chars().take(n).collect();
-    (start, span)
+    let mut end = start;
+    for line in text[start..].split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        end += body.len();
+        if text[start..end].chars().count() >= n || end == text.len() {
+            break;
+        }
+        end += line.len() - body.len();
+    }
+    (start, text[start..end].to_string())
 }
 
 /// LSP position (line, UTF-16 column) of a byte offset.
@@ -475,10 +514,11 @@ fn to_markdown(report: &LatencyReport) -> String {
         cell_ms(report.first_response_ms),
         cell_ms(report.first_suggestion_ms)
     ));
-    let outcomes: Vec<String> = report.outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let list = |map: &BTreeMap<String, usize>| map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
     out.push_str(&format!(
-        "Requests: {}. Server peak RSS: {} MiB.\n",
-        outcomes.join(", "),
+        "Requests (client view): {}. Server view: {}. Server peak RSS: {} MiB.\n",
+        list(&report.outcomes),
+        list(&report.server_outcomes),
         report.server_peak_rss_mib.map_or("–".to_string(), |v| format!("{v:.0}"))
     ));
     out

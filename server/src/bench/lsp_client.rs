@@ -1,7 +1,7 @@
 //! A minimal LSP client over a child process's stdio, for benchmarks: JSON-RPC framing, a reader
 //! thread that timestamps every incoming message, and automatic replies to server→client requests.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};

@@ -136,6 +136,10 @@ fn spawn_case(exe: &std::path::Path, args: &ModelBenchArgs, model: &str, device:
     if args.allow_software_gpu {
         command.arg("--allow-software-gpu");
     }
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // Vulkan/EGL loaders complain loudly without it; the value does not matter here.
+        command.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let output_path = std::env::temp_dir().join(format!("ghostline-bench-model-{}-{model}-{device}.json", std::process::id()));
     let Ok(output_file) = std::fs::File::create(&output_path) else {
         return skipped(format!("cannot create {}", output_path.display()));

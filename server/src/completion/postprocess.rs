@@ -51,7 +51,10 @@ pub struct Suggestion {
 /// Applies every rule; `None` when nothing worth showing is left (never an empty item).
 pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion> {
     let text = normalize_newlines(raw);
-    let text = cut_to_shape(&text, context.shape, context.max_lines);
+    let text = drop_incomplete_character_at_end(&text);
+    let text = cut_to_shape(&cut_repetitive_tail(&text), context.shape, context.max_lines);
+    // Cutting to shape can leave a repetitive tail that the raw text's non-repeating end hid.
+    let text = cut_repetitive_tail(&text);
     let text = cut_before_repeated_suffix_line(&text, context);
     let text = cut_at_block_end(&text, context);
     let text = trim_trailing_whitespace(&text);
@@ -69,6 +72,41 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
 /// `\r\n` and lone `\r` become `\n` while the rules run.
 fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// A generation cut at `max_tokens` can end inside a multi-byte character, which decodes to
+/// U+FFFD; that tail is not part of any real text.
+fn drop_incomplete_character_at_end(text: &str) -> String {
+    text.trim_end_matches('\u{FFFD}').to_string()
+}
+
+/// Shortest repeated unit considered, longest, and how many repeats make a degenerate tail.
+const MAX_REPEAT_UNIT_CHARS: usize = 12;
+const MIN_REPEATS: usize = 4;
+const MIN_REPEATED_CHARS: usize = 8;
+
+/// A small model stuck in a loop (`,,,,,,,,` or `a, a, a, a, a`) ends with one unit repeated
+/// many times; the run is cut (keeping one copy when the unit has letters or digits).
+fn cut_repetitive_tail(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut cut_at = chars.len();
+    for unit in 1..=MAX_REPEAT_UNIT_CHARS.min(chars.len() / MIN_REPEATS) {
+        // Count how many whole units at the end repeat the last unit.
+        let last = &chars[chars.len() - unit..];
+        let mut repeats = 1;
+        while (repeats + 1) * unit <= chars.len()
+            && &chars[chars.len() - (repeats + 1) * unit..chars.len() - repeats * unit] == last
+        {
+            repeats += 1;
+        }
+        let run = repeats * unit;
+        if repeats >= MIN_REPEATS && run >= MIN_REPEATED_CHARS && !last.iter().all(|c| c.is_whitespace()) {
+            // One copy of a unit with content (`, 2`) may be meant; punctuation runs are noise.
+            let keep = if last.iter().any(|c| c.is_alphanumeric()) { unit } else { 0 };
+            cut_at = cut_at.min(chars.len() - run + keep);
+        }
+    }
+    chars[..cut_at].iter().collect()
 }
 
 /// Single-line: up to the first line break. Block: at most `max_lines` lines.
@@ -267,6 +305,20 @@ mod tests {
     #[test]
     fn block_drops_closers_already_after_the_cursor() {
         check("foo($0)", "\n    a,\n    b,\n)", expect![[r#""\n    a,\n    b," covers 0"#]]);
+    }
+
+    #[test]
+    fn degenerate_repetition_is_cut() {
+        check("let x = $0", ",,,,,,,,,,,,,,,,,,,,", expect!["<nothing>"]);
+        check("let v = vec![$0]", "1, 2, 2, 2, 2, 2, 2, 2", expect![[r#""1, 2" covers 0"#]]);
+        check("let s = $0", "\"abcabc\";", expect![[r#""\"abcabc\";" covers 0"#]]);
+        check("let s = $0", "[0; 4];", expect![[r#""[0; 4];" covers 0"#]]);
+        check("fn f() {\n$0\n}", "///\n///\n///\n///\n///\n///\n///\n///\n/// Returns", expect![[r#""///" covers 0"#]]);
+    }
+
+    #[test]
+    fn a_character_cut_in_half_at_the_end_is_dropped() {
+        check("let s = $0", "\"caf\u{FFFD}\u{FFFD}", expect![[r#""\"caf" covers 0"#]]);
     }
 
     #[test]

@@ -120,7 +120,7 @@ mod tests {
             fixture,
             WindowSizes { prefix_chars: 30, suffix_chars: 9 },
             expect![[r#"
-                prefix: "fn f() {\n    let x = "
+                prefix: "line two\nfn f() {\n    let x = "
                 suffix: ";\n}\n""#]],
         );
         check(
@@ -138,7 +138,7 @@ mod tests {
             "😀😀😀😀 中文 $0 tail",
             WindowSizes { prefix_chars: 5, suffix_chars: 2 },
             expect![[r#"
-                prefix: " 中文 "
+                prefix: "😀 中文 "
                 suffix: " t""#]],
         );
     }

@@ -148,7 +148,7 @@ impl EvalSummary {
             by_language.entry(result.language.clone()).or_default().push(result);
             by_kind.entry(result.kind.clone().unwrap_or_else(|| "-".into())).or_default().push(result);
         }
-        let summarise = |groups: BTreeMap<String, Vec<&TaskResult>>| {
+        let summarise = |groups: BTreeMap<String, Vec<&TaskResult>>| -> BTreeMap<String, GroupSummary> {
             groups.into_iter().map(|(key, group)| (key, GroupSummary::of(group))).collect()
         };
         EvalSummary {

@@ -35,6 +35,9 @@ pub struct EvalArgs {
     /// Print the summary as JSON instead of markdown tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the JSON summary to this file.
+    #[arg(long)]
+    pub summary_out: Option<PathBuf>,
     /// Run at most N tasks of each file (after --language/--kind filtering).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -62,6 +65,12 @@ pub struct EvalArgs {
     /// Drop the server's per-generation time budget (reproducible scores on a busy machine).
     #[arg(long)]
     pub no_time_budget: bool,
+    /// Override the server's `maxLines` setting (default: the server's default).
+    #[arg(long)]
+    pub max_lines: Option<usize>,
+    /// Override the server's `maxTokens` setting (default: the server's default).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
 }
 
 /// Entry point of `ghostline eval`: prints the summary (markdown or JSON) on stdout, progress on stderr.
@@ -71,10 +80,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     for path in &args.tasks {
         tasks.extend(task::load_tasks(path, &filter)?);
     }
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // The wgpu probe of `--device auto` prints loader errors without it; the value does not matter.
+        // SAFETY: no other thread exists yet in this command (tests and models start below).
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let mut source: Box<dyn CompletionSource> = if args.oracle {
         Box::new(source::OracleSource)
     } else {
-        Box::new(pipeline::PipelineSource::load(args.model.clone(), &args.device, args.no_time_budget)?)
+        let settings = pipeline::PipelineSettings {
+            no_time_budget: args.no_time_budget,
+            max_lines: args.max_lines,
+            max_tokens: args.max_tokens,
+        };
+        Box::new(pipeline::PipelineSource::load(args.model.clone(), &args.device, &settings)?)
     };
     let limits = TestLimits { run_timeout: Duration::from_secs(args.test_timeout_s), ..TestLimits::default() };
     let progress = progress_bar(tasks.len());
@@ -93,6 +112,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     if let Some(out) = &args.out {
         write_results(out, &results)?;
+    }
+    if let Some(path) = &args.summary_out {
+        std::fs::write(path, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut stdout = std::io::stdout().lock();
     if args.json {

@@ -12,6 +12,18 @@ use super::task::Task;
 use crate::completion::{CompletionConfig, Trigger, complete_text};
 use crate::model::{CancelFlag, CompletionModel, DevicePreference, ModelSpec};
 
+/// Settings a user can also change in the server's configuration (`maxLines`, `maxTokens`) plus the
+/// time budget; `None` keeps the server's default.
+#[derive(Clone, Debug, Default)]
+pub struct PipelineSettings {
+    /// No wall-clock cap per generation (reproducible scores on a busy machine).
+    pub no_time_budget: bool,
+    /// Most lines in a suggestion.
+    pub max_lines: Option<usize>,
+    /// Most new tokens per generation.
+    pub max_tokens: Option<usize>,
+}
+
 /// Runs tasks through the server's completion pipeline with a real model.
 pub struct PipelineSource {
     model: Box<dyn CompletionModel>,
@@ -21,14 +33,20 @@ pub struct PipelineSource {
 impl PipelineSource {
     /// Loads the model the way the server does (embedded default unless `model_dir` is given).
     /// The pipeline runs with the server's default settings, except one greedy alternative per
-    /// task and, with `no_time_budget`, no wall-clock cap (for reproducible scores on a busy machine).
-    pub fn load(model_dir: Option<PathBuf>, device: &str, no_time_budget: bool) -> anyhow::Result<PipelineSource> {
+    /// task and the overrides in `settings`.
+    pub fn load(model_dir: Option<PathBuf>, device: &str, settings: &PipelineSettings) -> anyhow::Result<PipelineSource> {
         let device: DevicePreference = device.parse().map_err(|err| anyhow::anyhow!("--device: {err}"))?;
         let spec = ModelSpec { path: model_dir, device };
         let model = crate::model::engine::load(&spec).with_context(|| format!("loading {}", spec.describe()))?;
         let mut config = CompletionConfig { n_invoked: 1, ..CompletionConfig::default() };
-        if no_time_budget {
+        if settings.no_time_budget {
             config.time_budget_ms = None;
+        }
+        if let Some(max_lines) = settings.max_lines {
+            config.max_lines = max_lines;
+        }
+        if let Some(max_tokens) = settings.max_tokens {
+            config.max_tokens = max_tokens;
         }
         Ok(PipelineSource { model, config })
     }

@@ -26,7 +26,7 @@ impl PositionEncoding {
         offered
             .into_iter()
             .flatten()
-            .find_map(|kind| PositionEncoding::from_kind(kind))
+            .find_map(PositionEncoding::from_kind)
             .unwrap_or_default()
     }
 

@@ -90,10 +90,33 @@ impl Backend {
         let config = shared.config();
         let mut timings = StageTimings::default();
 
-        let answer = if params.params.context.selected_completion_info.is_some() {
-            Answer::empty("skipped", "a completion menu item is selected")
-        } else {
-            self.answer(&uri, &document, cursor, trigger, &config, &ticket, &mut timings).await?
+        // With a completion menu item selected, suggest what follows that item: complete the
+        // document as if it were inserted, then prefix the item's text and use its range.
+        let selected = match &params.params.context.selected_completion_info {
+            None => None,
+            Some(info) => {
+                let range = from_proto::range(&document.rope, info.range, encoding).map_err(|error| {
+                    jsonrpc::Error::invalid_params(format!("invalid selectedCompletionInfo.range: {error}"))
+                })?;
+                Some((range, info.text.clone()))
+            }
+        };
+        let answer = match &selected {
+            None => self.answer(&uri, &document, cursor, trigger, &config, &ticket, &mut timings).await?,
+            Some((range, text)) => {
+                let mut assumed = document.clone();
+                assumed.rope.remove(range.clone());
+                assumed.rope.insert(range.start, text);
+                let assumed_cursor = range.start + text.chars().count();
+                let mut answer = self
+                    .answer(&uri, &assumed, assumed_cursor, trigger, &config, &ticket, &mut timings)
+                    .await?;
+                for item in &mut answer.items {
+                    item.insert_text = format!("{text}{}", item.insert_text);
+                    item.replace = range.start..range.end + item.replace.len();
+                }
+                answer
+            }
         };
         shared.in_flight.finish(&uri, ticket.seq);
         timings.total_ms = ms_since(started);
@@ -150,11 +173,21 @@ impl Backend {
         }
 
         if let Some(mut speculation) = shared.in_flight.speculation_for(uri, key.key()) {
-            let budget = Duration::from_millis(config.latency_budget_ms);
-            let waited = tokio::time::timeout(budget, speculation.done.wait_for(|done| *done)).await;
-            if waited.is_ok()
-                && let Some(hit) = shared.cache().lookup(&key, wanted)
-            {
+            // A generation of our own would queue behind the speculation on the model thread
+            // anyway, so wait for it (unless this request is superseded meanwhile).
+            let cancel = ticket.cancel.clone();
+            let superseded = async move {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            tokio::select! {
+                _ = speculation.done.wait_for(|done| *done) => {}
+                _ = superseded => {
+                    return Ok(Answer::empty("cancelled", "superseded by a newer request or an edit"));
+                }
+            }
+            if let Some(hit) = shared.cache().lookup(&key, wanted) {
                 shared.stats().speculative_served += 1;
                 return Ok(cached_answer(cursor, hit.items));
             }

@@ -10,6 +10,7 @@ mod feedback_handlers;
 pub mod from_proto;
 mod guard;
 mod inline_completion;
+mod input;
 mod server;
 mod state;
 mod status;
@@ -54,9 +55,10 @@ pub async fn serve_stdio(options: LspOptions) {
 /// Serves LSP over any byte streams.
 pub async fn serve<I, O>(input: I, output: O, options: LspOptions)
 where
-    I: AsyncRead + Unpin,
+    I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
+    let input = input::sanitized(input);
     let worker = ModelWorker::spawn(options.loader);
     let feedback = options.feedback;
     let (service, socket) = LspService::build(move |client| Backend {

@@ -237,3 +237,23 @@ async fn typing_along_and_accepting_use_no_extra_model_calls_and_feedback_reache
     assert_eq!(events[0].suggestion_id, id.as_str().unwrap());
     assert!(events[0].suggestion.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selected_completion_menu_item_is_extended_and_keeps_its_range() {
+    let model = ScriptedModel::new(&["(1, 2);"]);
+    let requests = model.requests.clone();
+    let model = Mutex::new(Some(model));
+    let loader: ModelLoader = Box::new(move |_: &ModelSpec| {
+        Ok(Box::new(model.lock().unwrap().take().expect("loaded once")) as Box<dyn CompletionModel>)
+    });
+    let (mut client, _) = start(loader, json!({"debounceMs": 0, "nInvoked": 1})).await;
+    open(&mut client, "let x = com\n").await;
+    let params = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 11},
+        "context": {"triggerKind": 1, "selectedCompletionInfo": {
+            "range": {"start": {"line": 0, "character": 8}, "end": {"line": 0, "character": 11}}, "text": "compute"}}});
+    let answer = client.request("textDocument/inlineCompletion", params).await;
+    let item = &answer["result"]["items"][0];
+    assert_eq!(item["insertText"], "compute(1, 2);", "{answer}");
+    assert_eq!(item["range"], json!({"start": {"line": 0, "character": 8}, "end": {"line": 0, "character": 11}}));
+    assert!(requests.lock().unwrap()[0].prefix.ends_with("let x = compute"));
+}

@@ -54,7 +54,7 @@ pub enum WorkerError {
     Stopped,
 }
 
-type Job = Box<dyn FnOnce(Option<&mut dyn CompletionModel>) + Send>;
+type Job = Box<dyn FnOnce(Option<&mut (dyn CompletionModel + 'static)>) + Send>;
 
 enum WorkerCommand {
     Load(ModelSpec),
@@ -135,7 +135,7 @@ impl ModelWorker {
         F: FnOnce(&mut dyn CompletionModel) -> R + Send + 'static,
     {
         let state = self.state.clone();
-        let wrapped: Job = Box::new(move |model: Option<&mut dyn CompletionModel>| {
+        let wrapped: Job = Box::new(move |model: Option<&mut (dyn CompletionModel + 'static)>| {
             let result = match model {
                 None => Err(WorkerError::NotReady { reason: not_ready_reason(&state.borrow()) }),
                 Some(model) => catch_unwind(AssertUnwindSafe(|| job(model)))

@@ -9,6 +9,11 @@ vim.opt.autoindent = true
 vim.cmd("filetype plugin indent on")
 vim.cmd("syntax on")
 
+-- A 256-colour grey for comments (and so for the ghost text, linked to Comment) so the .ansi screen captures show
+-- the ghost text dimmed as in a user's terminal.
+vim.o.termguicolors = false
+vim.api.nvim_set_hl(0, "Comment", { ctermfg = 244, italic = true })
+
 require("ghostline").setup({
   cmd = vim.json.decode((assert(os.getenv("GHOSTLINE_CMD"), "GHOSTLINE_CMD is not set"))),
   keymaps = true,

@@ -14,13 +14,15 @@ work="$(mktemp -d /tmp/ghostline-nvim-e2e.XXXXXX)"
 session="ghostline-nvim-$$"
 cleanup() {
   tmux kill-session -t "$session" 2>/dev/null || true
-  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work"
+  sleep 0.3 # let Neovim exit before its state directory goes
+  [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
 mkdir -p "$work/project/src" "$work/xdg/config" "$work/xdg/data" "$work/xdg/state" "$work/xdg/cache"
 touch "$work/project/Cargo.toml"
-printf 'fn add(a: i32, b: i32) -> i32 {\n}\n' >"$work/project/src/lib.rs"
+# Two finished functions and an empty third: a pattern even a small model can continue.
+printf 'fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn mul(a: i32, b: i32) -> i32 {\n}\n' >"$work/project/src/lib.rs"
 log_file="$work/server.log"
 read -r -a server_args <<<"${GHOSTLINE_SERVER_ARGS:-lsp}"
 cmd_json="$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$server_bin" "${server_args[@]}" --log-file "$log_file")"

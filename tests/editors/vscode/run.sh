@@ -23,7 +23,8 @@ trap cleanup EXIT
 project="$work/project"
 mkdir -p "$project/src" "$work/user-data/User" "$work/extensions" "$work/home"
 touch "$project/Cargo.toml"
-printf 'fn add(a: i32, b: i32) -> i32 {\n}\n' >"$project/src/lib.rs"
+# Two finished functions and an empty third: a pattern even a small model can continue.
+printf 'fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn mul(a: i32, b: i32) -> i32 {\n}\n' >"$project/src/lib.rs"
 log_file="$work/server.log"
 python3 - "$work/user-data/User/settings.json" "$server_bin" "$log_file" <<'EOF'
 import json, sys

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod seeded_model;
+
 /// Path of the binary under test.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_ghostline");
 
@@ -284,7 +286,9 @@ pub struct TempDir(pub std::path::PathBuf);
 impl TempDir {
     /// Creates a fresh directory under the system temp dir.
     pub fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("ghostline-test-{name}-{}", std::process::id()));
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("ghostline-test-{name}-{}-{unique}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)

@@ -32,7 +32,8 @@ M.namespace = vim.api.nvim_create_namespace("ghostline")
 ---@type ghostline.State|nil
 local state = nil
 
-local pending = { client = nil, request_id = nil, seq = 0 }
+--- The request in flight; `tick`/`bufnr` say which text it was sent for.
+local pending = { client = nil, request_id = nil, seq = 0, tick = nil, bufnr = nil }
 local debounce_timer = nil
 M.enabled = true
 
@@ -181,7 +182,7 @@ function M.request(trigger_kind)
     render()
     vim.api.nvim_exec_autocmds("User", { pattern = "GhostlineSuggestion", modeline = false })
   end, bufnr)
-  pending.client, pending.request_id = client, request_id
+  pending.client, pending.request_id, pending.tick, pending.bufnr = client, request_id, tick, bufnr
 end
 
 --- Requests a suggestion after `debounce_ms` of quiet.
@@ -300,6 +301,11 @@ function M.on_text_changed()
       end
     end
     clear(true)
+  end
+  -- TextChangedI comes late (after the typeahead is consumed): a request already sent for this very text, such
+  -- as one from the trigger key, stays.
+  if pending.request_id and pending.bufnr == bufnr and pending.tick == vim.api.nvim_buf_get_changedtick(bufnr) then
+    return
   end
   cancel_pending()
   if client_mod.get(bufnr) then M.schedule_request() end
