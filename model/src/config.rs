@@ -275,7 +275,11 @@ impl LlamaConfig {
         if self.use_sliding_window {
             return fail("use_sliding_window = true is unsupported".to_string());
         }
-        if self.rms_norm_eps.is_nan() || self.rms_norm_eps <= 0.0 || self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
+        if self.rms_norm_eps.is_nan()
+            || self.rms_norm_eps <= 0.0
+            || self.rope_theta.is_nan()
+            || self.rope_theta <= 0.0
+        {
             return fail("rms_norm_eps and rope_theta must be positive".to_string());
         }
         if let Some(scaling) = &self.rope_scaling {

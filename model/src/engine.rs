@@ -386,8 +386,16 @@ impl Engine {
             if cancel.is_cancelled() || out_of_time(Instant::now()) {
                 timings.prefill_ms = ms(prefill_started.elapsed());
                 output.timings = timings;
-                let finish = if cancel.is_cancelled() { FinishReason::Cancelled } else { FinishReason::TimeBudget };
-                output.completions.push(Completion { text: String::new(), tokens: Vec::new(), finish });
+                let finish = if cancel.is_cancelled() {
+                    FinishReason::Cancelled
+                } else {
+                    FinishReason::TimeBudget
+                };
+                output.completions.push(Completion {
+                    text: String::new(),
+                    tokens: Vec::new(),
+                    finish,
+                });
                 return Ok(output);
             }
             prompt_logits = self.step(chunk)?;

@@ -330,18 +330,39 @@ fn long_prompts_prefill_in_chunks_with_the_same_result() {
     config.max_position_embeddings = 700;
     let device = Device::flex();
     let model = config.init_seeded(&device, 8);
-    let mut engine = Engine::from_parts("long".into(), config, model, byte_tokenizer(&QWEN_SPECIALS), device.clone()).unwrap();
-    let prefix: String = (0..600).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let mut engine = Engine::from_parts(
+        "long".into(),
+        config,
+        model,
+        byte_tokenizer(&QWEN_SPECIALS),
+        device.clone(),
+    )
+    .unwrap();
+    let prefix: String = (0..600)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
     let mut req = request(&prefix, Sampling::Greedy);
     req.max_tokens = 1;
     let out = run(&mut engine, &req);
-    assert_eq!(out.prefill_tokens, 600, "longer than one {}-token chunk", ghostline_model::engine::PREFILL_CHUNK);
+    assert_eq!(
+        out.prefill_tokens,
+        600,
+        "longer than one {}-token chunk",
+        ghostline_model::engine::PREFILL_CHUNK
+    );
     let ids = engine.prompt_ids(&prefix, None);
-    let full = common::host(engine.model().forward(ghostline_model::Llama::tokens_tensor(&ids, &device)));
+    let full = common::host(
+        engine
+            .model()
+            .forward(ghostline_model::Llama::tokens_tensor(&ids, &device)),
+    );
     let last = &full[full.len() - 264..];
     let expected = ghostline_model::sampling::argmax(last);
     match out.completions[0].tokens.first() {
         Some(token) => assert_eq!(*token, expected),
-        None => assert!(engine.tokenizer().is_stop(expected), "no token although argmax {expected} is not a stop token"),
+        None => assert!(
+            engine.tokenizer().is_stop(expected),
+            "no token although argmax {expected} is not a stop token"
+        ),
     }
 }

@@ -44,7 +44,7 @@ pub struct LspArgs {
     /// Accepted for editors that pass it; stdio is the only transport.
     #[arg(long, hide = true)]
     pub stdio: bool,
-    /// Append logs to this file instead of stderr.
+    /// Append logs to this file instead of stderr (default: $GHOSTLINE_LOG_FILE when set).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
     /// Log filter: error, warn, info, debug, trace (GHOSTLINE_LOG overrides).
@@ -142,9 +142,17 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Lsp(args) => {
-            crate::logging::init(&args.log_level, args.log_file.as_deref())?;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), "ghostline lsp starting");
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let log_file = args
+                .log_file
+                .or_else(|| std::env::var_os("GHOSTLINE_LOG_FILE").map(PathBuf::from));
+            crate::logging::init(&args.log_level, log_file.as_deref())?;
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                "ghostline lsp starting"
+            );
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(crate::lsp::serve_stdio(crate::lsp::LspOptions::product()));
             tracing::info!("ghostline lsp stopped");
             // The model thread may be mid-generation; do not wait for it.
@@ -155,7 +163,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::logging::init("warn", None)?;
             complete::run(args)
         }
-        Command::Model { command: ModelCommand::Generate(args) } => {
+        Command::Model {
+            command: ModelCommand::Generate(args),
+        } => {
             crate::logging::init("warn", None)?;
             model_generate::run(args)
         }
@@ -182,11 +192,45 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_rejected_with_clear_messages() {
-        let error = Cli::try_parse_from(["ghostline", "complete", "f.rs", "--line", "0", "--column", "1"]).unwrap_err();
+        let error = Cli::try_parse_from([
+            "ghostline",
+            "complete",
+            "f.rs",
+            "--line",
+            "0",
+            "--column",
+            "1",
+        ])
+        .unwrap_err();
         assert!(error.to_string().contains("--line"), "{error}");
-        let error = Cli::try_parse_from(["ghostline", "complete", "f.rs", "--line", "1", "--column", "1", "--device", "tpu"]).unwrap_err();
-        assert!(error.to_string().contains("expected auto, cpu or gpu"), "{error}");
-        let error = Cli::try_parse_from(["ghostline", "model", "generate", "m", "--prompt", "x", "--greedy", "--temperature", "0.5"]).unwrap_err();
+        let error = Cli::try_parse_from([
+            "ghostline",
+            "complete",
+            "f.rs",
+            "--line",
+            "1",
+            "--column",
+            "1",
+            "--device",
+            "tpu",
+        ])
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("expected auto, cpu or gpu"),
+            "{error}"
+        );
+        let error = Cli::try_parse_from([
+            "ghostline",
+            "model",
+            "generate",
+            "m",
+            "--prompt",
+            "x",
+            "--greedy",
+            "--temperature",
+            "0.5",
+        ])
+        .unwrap_err();
         assert!(error.to_string().contains("--greedy"), "{error}");
     }
 }

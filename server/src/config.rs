@@ -93,7 +93,10 @@ impl ServerConfig {
             .map(|(key, value)| (snake_case(key), value.clone()))
             .collect::<Map<String, Value>>();
         let object = &normalized;
-        let mut reader = Reader { object, warnings: &mut warnings };
+        let mut reader = Reader {
+            object,
+            warnings: &mut warnings,
+        };
         if let Some(enable) = reader.bool("enable") {
             self.enable = enable;
         }
@@ -248,7 +251,11 @@ mod tests {
     #[test]
     fn nested_under_ghostline_and_non_objects() {
         let mut config = ServerConfig::default();
-        assert!(config.apply_json(&json!({"ghostline": {"enable": false, "debounceMs": 5}})).is_empty());
+        assert!(
+            config
+                .apply_json(&json!({"ghostline": {"enable": false, "debounceMs": 5}}))
+                .is_empty()
+        );
         assert!(!config.enable);
         assert_eq!(config.debounce_ms, 5);
         let warnings = config.apply_json(&json!([1, 2]));

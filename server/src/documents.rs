@@ -33,7 +33,11 @@ pub struct TextEdit {
 impl Document {
     /// A new document.
     pub fn new(text: &str, version: i32, language_id: &str) -> Document {
-        Document { rope: Rope::from_str(text), version, language_id: language_id.to_string() }
+        Document {
+            rope: Rope::from_str(text),
+            version,
+            language_id: language_id.to_string(),
+        }
     }
 
     /// Applies one edit. Ranges are clamped to the text (the edge already validated them).
@@ -62,7 +66,9 @@ impl DocumentStore {
     pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Document>> {
         // A panic while holding the lock leaves consistent data (each edit is applied whole or
         // not at all), so a poisoned lock is still usable.
-        self.documents.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A snapshot of one document.
@@ -88,12 +94,24 @@ mod tests {
     #[test]
     fn edits_apply_in_order_and_full_sync_replaces() {
         let mut document = Document::new("hello world", 1, "plaintext");
-        document.apply(&TextEdit { range: Some(6..11), text: "😀 there".into() });
-        document.apply(&TextEdit { range: Some(0..0), text: "¡".into() });
+        document.apply(&TextEdit {
+            range: Some(6..11),
+            text: "😀 there".into(),
+        });
+        document.apply(&TextEdit {
+            range: Some(0..0),
+            text: "¡".into(),
+        });
         assert_eq!(document.rope.to_string(), "¡hello 😀 there");
-        document.apply(&TextEdit { range: Some(100..200), text: "!".into() });
+        document.apply(&TextEdit {
+            range: Some(100..200),
+            text: "!".into(),
+        });
         assert_eq!(document.rope.to_string(), "¡hello 😀 there!");
-        document.apply(&TextEdit { range: None, text: "new".into() });
+        document.apply(&TextEdit {
+            range: None,
+            text: "new".into(),
+        });
         assert_eq!(document.rope.to_string(), "new");
     }
 }

@@ -23,13 +23,22 @@ pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|error| anyhow::anyhow!("cannot open log file {}: {error}", path.display()))?;
+                .map_err(|error| {
+                    anyhow::anyhow!("cannot open log file {}: {error}", path.display())
+                })?;
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
         }
         None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
     };
-    let fmt = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
-    if tracing_subscriber::registry().with(filter).with(fmt).try_init().is_ok() {
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(writer);
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init()
+        .is_ok()
+    {
         let _ = FILTER_HANDLE.set(handle);
     }
     Ok(())
@@ -40,7 +49,8 @@ pub fn set_level(level: &str) -> Result<(), String> {
     if std::env::var_os("GHOSTLINE_LOG").is_some() {
         return Ok(());
     }
-    let filter = EnvFilter::try_new(level).map_err(|error| format!("invalid log level {level:?}: {error}"))?;
+    let filter = EnvFilter::try_new(level)
+        .map_err(|error| format!("invalid log level {level:?}: {error}"))?;
     match FILTER_HANDLE.get() {
         Some(handle) => handle.reload(filter).map_err(|error| error.to_string()),
         None => Ok(()),

@@ -59,7 +59,11 @@ impl CompletionModel for ScriptedModel {
                     finish = FinishReason::Cancelled;
                     break;
                 }
-                if req.stop.iter().any(|stop| (text.clone() + &ch.to_string()).ends_with(stop.as_str())) {
+                if req
+                    .stop
+                    .iter()
+                    .any(|stop| (text.clone() + &ch.to_string()).ends_with(stop.as_str()))
+                {
                     finish = FinishReason::Stop;
                     break;
                 }
@@ -69,12 +73,20 @@ impl CompletionModel for ScriptedModel {
                     on_token(&ch.to_string());
                 }
             }
-            completions.push(Completion { tokens: text.chars().map(|c| c as u32).collect(), text, finish });
+            completions.push(Completion {
+                tokens: text.chars().map(|c| c as u32).collect(),
+                text,
+                finish,
+            });
         }
         self.calls += req.n;
         Ok(GenerateOutput {
             completions,
-            timings: GenerateTimings { tokenize_ms: 0.1, prefill_ms: 1.0, decode_ms: 2.0 },
+            timings: GenerateTimings {
+                tokenize_ms: 0.1,
+                prefill_ms: 1.0,
+                decode_ms: 2.0,
+            },
             prompt_tokens: self.count_tokens(&req.prefix),
             reused_prefix_tokens: 0,
             prefill_tokens: self.count_tokens(&req.prefix),

@@ -21,7 +21,8 @@ pub fn lines_after(rope: &Rope, cursor: usize, count: usize) -> Vec<String> {
     (line + 1..rope.len_lines().min(line + 1 + count))
         .map(|index| {
             let start = rope.line_to_char(index);
-            rope.slice(start..start + line_content_len(rope, index)).to_string()
+            rope.slice(start..start + line_content_len(rope, index))
+                .to_string()
         })
         .collect()
 }
@@ -92,7 +93,10 @@ mod tests {
         let rope = Rope::from_str("ab\r\ncd😀ef\r\n");
         assert_eq!(line_parts(&rope, 7), ("cd😀".to_string(), "ef".to_string()));
         assert_eq!(line_parts(&rope, 2), ("ab".to_string(), String::new()));
-        assert_eq!(lines_after(&rope, 0, 5), vec!["cd😀ef".to_string(), String::new()]);
+        assert_eq!(
+            lines_after(&rope, 0, 5),
+            vec!["cd😀ef".to_string(), String::new()]
+        );
         assert_eq!(line_ending(&rope), "\r\n");
     }
 

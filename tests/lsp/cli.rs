@@ -11,7 +11,10 @@ use support::{BINARY, TempDir};
 const SAMPLE: &str = include_str!("fixtures/sample.rs");
 
 fn ghostline(args: &[&str]) -> Output {
-    Command::new(BINARY).args(args).output().expect("running ghostline")
+    Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("running ghostline")
 }
 
 fn stdout(output: &Output) -> String {
@@ -26,11 +29,18 @@ fn stderr(output: &Output) -> String {
 fn version_and_help() {
     let output = ghostline(&["--version"]);
     assert!(output.status.success());
-    assert_eq!(stdout(&output).trim(), format!("ghostline {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("ghostline {}", env!("CARGO_PKG_VERSION"))
+    );
     let output = ghostline(&["help"]);
     assert!(output.status.success());
     for subcommand in ["lsp", "complete", "model", "eval", "bench"] {
-        assert!(stdout(&output).contains(subcommand), "{subcommand} in help:\n{}", stdout(&output));
+        assert!(
+            stdout(&output).contains(subcommand),
+            "{subcommand} in help:\n{}",
+            stdout(&output)
+        );
     }
 }
 
@@ -47,27 +57,69 @@ fn bad_arguments_get_clear_messages() {
 
     let output = ghostline(&["complete", file, "--line", "999", "--column", "1"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("line 999 is past the end of the file, which has 33 lines"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("line 999 is past the end of the file, which has 33 lines"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = ghostline(&["complete", file, "--line", "1", "--column", "500"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("column 500 is past the end of line 1"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("column 500 is past the end of line 1"),
+        "{}",
+        stderr(&output)
+    );
 
-    let output = ghostline(&["complete", "/nonexistent/file.rs", "--line", "1", "--column", "1"]);
+    let output = ghostline(&[
+        "complete",
+        "/nonexistent/file.rs",
+        "--line",
+        "1",
+        "--column",
+        "1",
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("cannot read /nonexistent/file.rs"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot read /nonexistent/file.rs"),
+        "{}",
+        stderr(&output)
+    );
 
-    let output = ghostline(&["complete", file, "--line", "1", "--column", "1", "--device", "tpu"]);
+    let output = ghostline(&[
+        "complete", file, "--line", "1", "--column", "1", "--device", "tpu",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("expected auto, cpu or gpu"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("expected auto, cpu or gpu"),
+        "{}",
+        stderr(&output)
+    );
 
-    let output = ghostline(&["complete", file, "--line", "1", "--column", "1", "--model", "/nonexistent/model"]);
+    let output = ghostline(&[
+        "complete",
+        file,
+        "--line",
+        "1",
+        "--column",
+        "1",
+        "--model",
+        "/nonexistent/model",
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("/nonexistent/model"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("/nonexistent/model"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = ghostline(&["frobnicate"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("frobnicate"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("frobnicate"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -76,25 +128,56 @@ fn complete_json_prints_the_list_and_stage_timings() {
     let file = dir.0.join("sample.rs");
     std::fs::write(&file, SAMPLE).unwrap();
     // Line 16 is the blank body of `add`, column 5 is after its indentation.
-    let output = ghostline(&["complete", file.to_str().unwrap(), "--line", "16", "--column", "5", "--json"]);
+    let output = ghostline(&[
+        "complete",
+        file.to_str().unwrap(),
+        "--line",
+        "16",
+        "--column",
+        "5",
+        "--json",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let json: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let items = json["items"].as_array().expect("items");
     assert!(items.len() <= 3);
     for item in items {
         assert!(!item["insertText"].as_str().unwrap().trim().is_empty());
-        assert_eq!(item["range"]["start"], serde_json::json!({"line": 15, "character": 4}));
+        assert_eq!(
+            item["range"]["start"],
+            serde_json::json!({"line": 15, "character": 4})
+        );
         assert_eq!(item["command"]["command"], "ghostline.accept");
     }
-    for stage in ["context_ms", "tokenize_ms", "prefill_ms", "decode_ms", "postprocess_ms", "total_ms"] {
-        assert!(json["timings_ms"][stage].as_f64().is_some(), "{stage}: {json}");
+    for stage in [
+        "context_ms",
+        "tokenize_ms",
+        "prefill_ms",
+        "decode_ms",
+        "postprocess_ms",
+        "total_ms",
+    ] {
+        assert!(
+            json["timings_ms"][stage].as_f64().is_some(),
+            "{stage}: {json}"
+        );
     }
 
     // Without --json: the first suggestion's text, exactly.
-    let plain = ghostline(&["complete", file.to_str().unwrap(), "--line", "16", "--column", "5"]);
+    let plain = ghostline(&[
+        "complete",
+        file.to_str().unwrap(),
+        "--line",
+        "16",
+        "--column",
+        "5",
+    ]);
     assert!(plain.status.success());
     match items.first() {
-        Some(first) => assert_eq!(stdout(&plain), format!("{}\n", first["insertText"].as_str().unwrap())),
+        Some(first) => assert_eq!(
+            stdout(&plain),
+            format!("{}\n", first["insertText"].as_str().unwrap())
+        ),
         None => assert!(stderr(&plain).contains("no suggestion")),
     }
 }
@@ -102,19 +185,37 @@ fn complete_json_prints_the_list_and_stage_timings() {
 #[test]
 fn model_generate_json_reports_tokens_and_speeds() {
     let output = ghostline(&[
-        "model", "generate", "embedded", "--prompt", "fn main() {\n    let x = ", "--max-tokens", "8", "--greedy", "--json",
+        "model",
+        "generate",
+        "embedded",
+        "--prompt",
+        "fn main() {\n    let x = ",
+        "--max-tokens",
+        "8",
+        "--greedy",
+        "--json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let json: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let tokens = json["tokens"].as_array().expect("tokens");
     assert!(tokens.len() <= 8, "{json}");
     assert!(json["text"].is_string());
-    assert!(json["prefill_tokens_per_s"].as_f64().unwrap() > 0.0, "{json}");
+    assert!(
+        json["prefill_tokens_per_s"].as_f64().unwrap() > 0.0,
+        "{json}"
+    );
     assert!(json["device"].as_str().is_some_and(|d| !d.is_empty()));
 
     // Greedy is deterministic.
     let again = ghostline(&[
-        "model", "generate", "embedded", "--prompt", "fn main() {\n    let x = ", "--max-tokens", "8", "--json",
+        "model",
+        "generate",
+        "embedded",
+        "--prompt",
+        "fn main() {\n    let x = ",
+        "--max-tokens",
+        "8",
+        "--json",
     ]);
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["tokens"], json["tokens"]);

@@ -82,7 +82,8 @@ pub struct LatencyReport {
     pub initialize_ms: f64,
     /// Spawn → first inline-completion response of any kind.
     pub first_response_ms: Option<f64>,
-    /// Spawn → first response with a non-empty suggestion (cold start).
+    /// Spawn → first response with a non-empty suggestion to the cold-start requests (None when
+    /// the ready server answered them without one).
     pub first_suggestion_ms: Option<f64>,
     /// Requests it took to get that first suggestion (the server may answer empty while loading).
     pub cold_requests: usize,
@@ -112,6 +113,7 @@ pub fn run(mut args: LatencyArgs) -> anyhow::Result<()> {
         args.n_files = 1;
         args.chars_per_file = args.chars_per_file.min(12);
         args.cps = args.cps.max(20.0);
+        args.request_timeout_s = args.request_timeout_s.min(60);
     }
     let files = if args.files.is_empty() { default_files(args.n_files)? } else { args.files.clone() };
     let report = replay(&args, &files)?;
@@ -148,6 +150,9 @@ struct Replay {
     first_suggestion: Option<Instant>,
     incremental_sync: bool,
     cold_requests: usize,
+    cold_done: bool,
+    server_ready: bool,
+    status_seen: bool,
     server_outcomes: BTreeMap<String, usize>,
 }
 
@@ -174,6 +179,9 @@ fn replay(args: &LatencyArgs, files: &[PathBuf]) -> anyhow::Result<LatencyReport
         first_suggestion: None,
         incremental_sync: false,
         cold_requests: 0,
+        cold_done: false,
+        server_ready: false,
+        status_seen: false,
         server_outcomes: BTreeMap::new(),
     };
     let (id, _) = state.client.request(
@@ -327,18 +335,29 @@ impl Replay {
     }
 
     /// Cold start: asks at the cursor (as when the user invokes completion) until a suggestion comes
-    /// back or `timeout` passes; these requests are not part of the typing statistics.
+    /// back, or the server has said it is ready (`ghostline/status`) and still answered without one
+    /// (servers without that notification: three empty answers), or `timeout` passes. These requests are reported apart from
+    /// the typing statistics, and only they can set the cold `first_suggestion`.
     fn wait_first_suggestion(&mut self, uri: &str, document: &str, cursor: usize, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
+        let mut answered_without = 0;
         while self.first_suggestion.is_none() && Instant::now() < deadline {
-            self.send_request(uri, document, cursor, 1)?;
+            let index = self.send_request(uri, document, cursor, 1)?;
             self.pump_until(Instant::now(), deadline)?;
-            if self.first_suggestion.is_none() {
-                std::thread::sleep(Duration::from_millis(100));
+            if self.first_suggestion.is_some() {
+                break;
             }
+            // Answers while the model is still loading do not count.
+            if self.records[index].outcome != "unanswered" && (self.server_ready || !self.status_seen) {
+                answered_without += 1;
+            }
+            if (self.server_ready && answered_without > 0) || answered_without >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        // Cold requests (and their stage timings, which include warm-up) are reported apart.
         self.cold_requests = self.records.len();
+        self.cold_done = true;
         self.records.clear();
         self.pending.clear();
         self.stage_samples.clear();
@@ -348,6 +367,11 @@ impl Replay {
 
     fn handle(&mut self, message: Incoming) {
         if let Some(method) = message.notification_method() {
+            if method == "ghostline/status" {
+                let state = message.message.pointer("/params/state").and_then(Value::as_str);
+                self.status_seen = true;
+                self.server_ready |= matches!(state, Some("ready" | "error" | "disabled"));
+            }
             if method.to_ascii_lowercase().contains("timing") {
                 let mut fields = Vec::new();
                 flatten_numbers("", message.message.get("params").unwrap_or(&Value::Null), &mut fields);
@@ -372,7 +396,9 @@ impl Replay {
         record.outcome = if let Some(error) = message.message.get("error") {
             if error.get("code").and_then(Value::as_i64) == Some(-32800) { "cancelled" } else { "error" }.to_string()
         } else if has_suggestion(message.message.get("result").unwrap_or(&Value::Null)) {
-            self.first_suggestion.get_or_insert(message.at);
+            if !self.cold_done {
+                self.first_suggestion.get_or_insert(message.at);
+            }
             "suggestion".to_string()
         } else {
             "empty".to_string()

@@ -18,20 +18,42 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<()> {
     let rope = Rope::from_str(&text);
     let cursor = cursor_offset(&rope, args.line, args.column)
         .with_context(|| format!("bad position for {}", args.file.display()))?;
-    let language_id = args.language.clone().unwrap_or_else(|| language_from_path(&args.file).to_string());
-    let spec = ModelSpec { path: args.model.clone(), device: args.device };
+    let language_id = args
+        .language
+        .clone()
+        .unwrap_or_else(|| language_from_path(&args.file).to_string());
+    let spec = ModelSpec {
+        path: args.model.clone(),
+        device: args.device,
+    };
     let mut model = crate::model::engine::load(&spec)?;
-    let trigger = if args.automatic { Trigger::Automatic } else { Trigger::Invoked };
+    let trigger = if args.automatic {
+        Trigger::Automatic
+    } else {
+        Trigger::Invoked
+    };
     let config = CompletionConfig::default();
-    let outcome =
-        complete_rope(model.as_mut(), &rope, cursor, &language_id, trigger, &config, &CancelFlag::new())?;
+    let outcome = complete_rope(
+        model.as_mut(),
+        &rope,
+        cursor,
+        &language_id,
+        trigger,
+        &config,
+        &CancelFlag::new(),
+    )?;
     if args.json {
         let items: Vec<_> = outcome
             .items
             .iter()
             .enumerate()
             .map(|(index, item)| {
-                to_proto::inline_completion_item(&rope, item, &format!("cli-{}", index + 1), PositionEncoding::Utf16)
+                to_proto::inline_completion_item(
+                    &rope,
+                    item,
+                    &format!("cli-{}", index + 1),
+                    PositionEncoding::Utf16,
+                )
             })
             .collect();
         let output = json!({ "items": items, "timings_ms": outcome.timings });
@@ -41,7 +63,9 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<()> {
     } else {
         let reason = match outcome.decision {
             TriggerDecision::Skip { reason } => reason.to_string(),
-            TriggerDecision::Suggest(_) => "the model produced nothing worth showing here".to_string(),
+            TriggerDecision::Suggest(_) => {
+                "the model produced nothing worth showing here".to_string()
+            }
         };
         eprintln!("ghostline: no suggestion: {reason}");
     }
@@ -69,7 +93,11 @@ pub fn cursor_offset(rope: &Rope, line: u32, column: u32) -> anyhow::Result<usiz
 
 /// The LSP language id for a file extension (`plaintext` when unknown).
 pub fn language_from_path(path: &std::path::Path) -> &'static str {
-    match path.extension().and_then(|ext| ext.to_str()).unwrap_or_default() {
+    match path
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .unwrap_or_default()
+    {
         "rs" => "rust",
         "py" => "python",
         "js" | "mjs" | "cjs" => "javascript",

@@ -13,7 +13,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         "embedded" | "default" => None,
         dir => Some(PathBuf::from(dir)),
     };
-    let mut model = crate::model::engine::load(&ModelSpec { path, device: args.device })?;
+    let mut model = crate::model::engine::load(&ModelSpec {
+        path,
+        device: args.device,
+    })?;
     let sampling = match args.temperature {
         None => Sampling::Greedy,
         Some(temperature) => Sampling::TopP {

@@ -93,7 +93,11 @@ pub struct CompletionCache {
 impl CompletionCache {
     /// An empty cache holding at most `capacity` keys.
     pub fn new(capacity: usize) -> CompletionCache {
-        CompletionCache { entries: HashMap::new(), capacity: capacity.max(16), clock: 0 }
+        CompletionCache {
+            entries: HashMap::new(),
+            capacity: capacity.max(16),
+            clock: 0,
+        }
     }
 
     /// Finds suggestions for `key` computed with at least `alternatives_wanted` alternatives
@@ -105,12 +109,20 @@ impl CompletionCache {
             return None;
         }
         entry.last_used = self.clock;
-        Some(CacheHit { items: entry.items.clone(), typed_chars: entry.typed_chars })
+        Some(CacheHit {
+            items: entry.items.clone(),
+            typed_chars: entry.typed_chars,
+        })
     }
 
     /// Stores `items` for `key`, plus forwarding entries for typing into each item.
     /// An empty `items` is stored too: the same context would give the same nothing.
-    pub fn store(&mut self, key: &CacheKeyText, items: &[CachedItem], alternatives_requested: usize) {
+    pub fn store(
+        &mut self,
+        key: &CacheKeyText,
+        items: &[CachedItem],
+        alternatives_requested: usize,
+    ) {
         self.clock += 1;
         self.insert(key.key(), items.to_vec(), 0, alternatives_requested);
         let mut forwarded: HashMap<u64, (usize, Vec<CachedItem>)> = HashMap::new();
@@ -123,8 +135,13 @@ impl CompletionCache {
                     break;
                 }
                 let forward_key = key_of(&typed, &key.suffix_head, &key.language_id);
-                let slot = forwarded.entry(forward_key).or_insert((typed_chars + 1, Vec::new()));
-                let cached = CachedItem { insert_text: rest, covers_after_chars: item.covers_after_chars };
+                let slot = forwarded
+                    .entry(forward_key)
+                    .or_insert((typed_chars + 1, Vec::new()));
+                let cached = CachedItem {
+                    insert_text: rest,
+                    covers_after_chars: item.covers_after_chars,
+                };
                 if !slot.1.contains(&cached) {
                     slot.1.push(cached);
                 }
@@ -151,10 +168,21 @@ impl CompletionCache {
         self.entries.is_empty()
     }
 
-    fn insert(&mut self, key: u64, items: Vec<CachedItem>, typed_chars: usize, alternatives: usize) {
+    fn insert(
+        &mut self,
+        key: u64,
+        items: Vec<CachedItem>,
+        typed_chars: usize,
+        alternatives: usize,
+    ) {
         self.entries.insert(
             key,
-            Entry { items, typed_chars, alternatives_requested: alternatives, last_used: self.clock },
+            Entry {
+                items,
+                typed_chars,
+                alternatives_requested: alternatives,
+                last_used: self.clock,
+            },
         );
     }
 
@@ -175,7 +203,10 @@ mod tests {
     use super::*;
 
     fn item(text: &str) -> CachedItem {
-        CachedItem { insert_text: text.to_string(), covers_after_chars: 0 }
+        CachedItem {
+            insert_text: text.to_string(),
+            covers_after_chars: 0,
+        }
     }
 
     #[test]
@@ -189,18 +220,30 @@ mod tests {
 
         let mut typed = rope.clone();
         typed.insert(cursor, "compute(");
-        let hit = cache.lookup(&CacheKeyText::at(&typed, cursor + 8, "rust"), 1).unwrap();
+        let hit = cache
+            .lookup(&CacheKeyText::at(&typed, cursor + 8, "rust"), 1)
+            .unwrap();
         assert_eq!(hit.items, vec![item("1, 2);"), item("3);")]);
         assert_eq!(hit.typed_chars, 8);
 
         typed.insert(cursor + 8, "1");
-        let hit = cache.lookup(&CacheKeyText::at(&typed, cursor + 9, "rust"), 1).unwrap();
+        let hit = cache
+            .lookup(&CacheKeyText::at(&typed, cursor + 9, "rust"), 1)
+            .unwrap();
         assert_eq!(hit.items, vec![item(", 2);")]);
 
         let mut diverged = rope.clone();
         diverged.insert(cursor, "other");
-        assert!(cache.lookup(&CacheKeyText::at(&diverged, cursor + 5, "rust"), 1).is_none());
-        assert!(cache.lookup(&CacheKeyText::at(&rope, cursor, "python"), 1).is_none());
+        assert!(
+            cache
+                .lookup(&CacheKeyText::at(&diverged, cursor + 5, "rust"), 1)
+                .is_none()
+        );
+        assert!(
+            cache
+                .lookup(&CacheKeyText::at(&rope, cursor, "python"), 1)
+                .is_none()
+        );
     }
 
     #[test]

@@ -47,12 +47,17 @@ pub struct InFlight {
 
 impl InFlight {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, DocumentFlights>> {
-        self.documents.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts a request for `uri`, cancelling the one before it.
     pub fn begin(&self, uri: &str) -> Ticket {
-        let ticket = Ticket { seq: self.next_seq.fetch_add(1, Ordering::SeqCst) + 1, cancel: CancelFlag::new() };
+        let ticket = Ticket {
+            seq: self.next_seq.fetch_add(1, Ordering::SeqCst) + 1,
+            cancel: CancelFlag::new(),
+        };
         let mut documents = self.lock();
         let flights = documents.entry(uri.to_string()).or_default();
         if let Some(previous) = flights.current.replace(ticket.clone()) {
@@ -65,7 +70,10 @@ impl InFlight {
     pub fn finish(&self, uri: &str, seq: u64) {
         let mut documents = self.lock();
         if let Some(flights) = documents.get_mut(uri)
-            && flights.current.as_ref().is_some_and(|ticket| ticket.seq == seq)
+            && flights
+                .current
+                .as_ref()
+                .is_some_and(|ticket| ticket.seq == seq)
         {
             flights.current = None;
         }
@@ -136,7 +144,10 @@ mod tests {
         let third = in_flight.begin("b");
         in_flight.finish("b", third.seq);
         in_flight.close("b");
-        assert!(!third.cancel.is_cancelled(), "finished requests are left alone");
+        assert!(
+            !third.cancel.is_cancelled(),
+            "finished requests are left alone"
+        );
         assert!(other_document.cancel.is_cancelled());
     }
 
@@ -145,7 +156,14 @@ mod tests {
         let in_flight = InFlight::default();
         let (_done_sender, done) = watch::channel(false);
         let cancel = CancelFlag::new();
-        in_flight.start_speculation("a", Speculation { key: 7, cancel: cancel.clone(), done });
+        in_flight.start_speculation(
+            "a",
+            Speculation {
+                key: 7,
+                cancel: cancel.clone(),
+                done,
+            },
+        );
         in_flight.cancel_for_edit("a");
         assert!(in_flight.speculation_for("a", 7).is_some());
         assert!(!cancel.is_cancelled());

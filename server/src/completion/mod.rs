@@ -166,7 +166,15 @@ pub fn complete_text(
     config: &CompletionConfig,
     cancel: &CancelFlag,
 ) -> Result<CompletionOutcome, CompletionError> {
-    complete_rope(model, &Rope::from_str(text), char_offset, language_id, trigger, config, cancel)
+    complete_rope(
+        model,
+        &Rope::from_str(text),
+        char_offset,
+        language_id,
+        trigger,
+        config,
+        cancel,
+    )
 }
 
 /// Runs the pipeline on a document snapshot (what the LSP handler calls on the model thread).
@@ -181,7 +189,10 @@ pub fn complete_rope(
 ) -> Result<CompletionOutcome, CompletionError> {
     let started = Instant::now();
     if cursor > rope.len_chars() {
-        return Err(CompletionError::CursorOutOfRange { cursor, len: rope.len_chars() });
+        return Err(CompletionError::CursorOutOfRange {
+            cursor,
+            len: rope.len_chars(),
+        });
     }
     let _ = language_id; // The context engine will use it (comment syntax, prose mode).
     let mut outcome = CompletionOutcome {
@@ -202,14 +213,20 @@ pub fn complete_rope(
     let mut prompt = context::build(
         rope,
         cursor,
-        WindowSizes { prefix_chars: config.prefix_chars, suffix_chars: config.suffix_chars },
+        WindowSizes {
+            prefix_chars: config.prefix_chars,
+            suffix_chars: config.suffix_chars,
+        },
     );
     let context_length = model.info().context_length;
-    let prompt_budget =
-        context_length.saturating_sub(config.max_tokens + PROMPT_OVERHEAD_TOKENS).max(16);
+    let prompt_budget = context_length
+        .saturating_sub(config.max_tokens + PROMPT_OVERHEAD_TOKENS)
+        .max(16);
     {
         let model_ref: &dyn CompletionModel = &*model;
-        context::fit_to_token_budget(&mut prompt, prompt_budget, &|text| model_ref.count_tokens(text));
+        context::fit_to_token_budget(&mut prompt, prompt_budget, &|text| {
+            model_ref.count_tokens(text)
+        });
     }
     outcome.timings.context_ms = ms_since(context_started);
 
@@ -240,18 +257,25 @@ pub fn complete_rope(
         if sampled_round || wanted <= 1 || cancel.is_cancelled() {
             break;
         }
-        request.sampling = Sampling::TopP { temperature: 0.8, top_p: 0.95, seed: config.seed };
+        request.sampling = Sampling::TopP {
+            temperature: 0.8,
+            top_p: 0.95,
+            seed: config.seed,
+        };
         request.n = wanted - 1;
         sampled_round = true;
     }
-    outcome.cancelled = cancel.is_cancelled()
-        || outcome.finish_reasons.contains(&FinishReason::Cancelled);
+    outcome.cancelled =
+        cancel.is_cancelled() || outcome.finish_reasons.contains(&FinishReason::Cancelled);
 
     let postprocess_started = Instant::now();
     let context = PostprocessContext::new(rope, cursor, shape, config.max_lines);
     for raw in &outcome.raw_completions {
         if let Some(suggestion) = postprocess(raw, &context)
-            && !outcome.items.iter().any(|item| item.insert_text == suggestion.insert_text)
+            && !outcome
+                .items
+                .iter()
+                .any(|item| item.insert_text == suggestion.insert_text)
         {
             outcome.items.push(CompletionItem {
                 insert_text: suggestion.insert_text,

@@ -52,7 +52,11 @@ pub struct Suggestion {
 pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion> {
     let text = normalize_newlines(raw);
     let text = drop_incomplete_character_at_end(&text);
-    let text = cut_to_shape(&cut_repetitive_tail(&text), context.shape, context.max_lines);
+    let text = cut_to_shape(
+        &cut_repetitive_tail(&text),
+        context.shape,
+        context.max_lines,
+    );
     // Cutting to shape can leave a repetitive tail that the raw text's non-repeating end hid.
     let text = cut_repetitive_tail(&text);
     let text = cut_before_repeated_suffix_line(&text, context);
@@ -66,7 +70,10 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
     if text.trim().is_empty() {
         return None;
     }
-    Some(Suggestion { insert_text: with_line_ending(&text, context.line_ending), covers_after_chars })
+    Some(Suggestion {
+        insert_text: with_line_ending(&text, context.line_ending),
+        covers_after_chars,
+    })
 }
 
 /// `\r\n` and lone `\r` become `\n` while the rules run.
@@ -100,9 +107,16 @@ fn cut_repetitive_tail(text: &str) -> String {
             repeats += 1;
         }
         let run = repeats * unit;
-        if repeats >= MIN_REPEATS && run >= MIN_REPEATED_CHARS && !last.iter().all(|c| c.is_whitespace()) {
+        if repeats >= MIN_REPEATS
+            && run >= MIN_REPEATED_CHARS
+            && !last.iter().all(|c| c.is_whitespace())
+        {
             // One copy of a unit with content (`, 2`) may be meant; punctuation runs are noise.
-            let keep = if last.iter().any(|c| c.is_alphanumeric()) { unit } else { 0 };
+            let keep = if last.iter().any(|c| c.is_alphanumeric()) {
+                unit
+            } else {
+                0
+            };
             cut_at = cut_at.min(chars.len() - run + keep);
         }
     }
@@ -113,14 +127,22 @@ fn cut_repetitive_tail(text: &str) -> String {
 fn cut_to_shape(text: &str, shape: Shape, max_lines: usize) -> String {
     match shape {
         Shape::SingleLine => text.split('\n').next().unwrap_or_default().to_string(),
-        Shape::MultiLine => text.split('\n').take(max_lines).collect::<Vec<_>>().join("\n"),
+        Shape::MultiLine => text
+            .split('\n')
+            .take(max_lines)
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
 /// A block stops before a line that is identical to the next non-blank line already after the
 /// cursor (the model re-typing the closing `}` or the next statement).
 fn cut_before_repeated_suffix_line(text: &str, context: &PostprocessContext) -> String {
-    let Some(next_line) = context.next_lines.iter().find(|line| !line.trim().is_empty()) else {
+    let Some(next_line) = context
+        .next_lines
+        .iter()
+        .find(|line| !line.trim().is_empty())
+    else {
         return text.to_string();
     };
     let next_line = next_line.trim_end();
@@ -190,14 +212,18 @@ fn repeats_text_after_cursor(text: &str, context: &PostprocessContext) -> bool {
     let typed_words: String = typed.split_whitespace().collect::<Vec<_>>().join(" ");
     // Whole words only: typing `a` before a line starting `abc` is not a repeat.
     following.starts_with(&typed_words)
-        && following[typed_words.len()..].chars().next().is_none_or(|c| c == ' ')
+        && following[typed_words.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ')
 }
 
 /// A block suggestion that ends with exactly the closers already right of the cursor drops them
 /// (they stay in the document, after the inserted block).
 fn drop_repeated_closers_of_block(text: &str, context: &PostprocessContext) -> String {
     let after = context.line_after.trim();
-    let only_closers = !after.is_empty() && after.chars().all(|c| matches!(c, ')' | ']' | '}' | ';'));
+    let only_closers =
+        !after.is_empty() && after.chars().all(|c| matches!(c, ')' | ']' | '}' | ';'));
     if text.contains('\n') && only_closers && text.ends_with(after) {
         return text[..text.len() - after.len()].trim_end().to_string();
     }
@@ -216,7 +242,11 @@ fn covered_chars_after_cursor(text: &str, context: &PostprocessContext) -> usize
 }
 
 fn with_line_ending(text: &str, line_ending: &str) -> String {
-    if line_ending == "\n" { text.to_string() } else { text.replace('\n', line_ending) }
+    if line_ending == "\n" {
+        text.to_string()
+    } else {
+        text.replace('\n', line_ending)
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +273,11 @@ mod tests {
 
     #[test]
     fn single_line_cuts_at_line_end() {
-        check("let total = $0", "a + b;\nlet next = 1;", expect![[r#""a + b;" covers 0"#]]);
+        check(
+            "let total = $0",
+            "a + b;\nlet next = 1;",
+            expect![[r#""a + b;" covers 0"#]],
+        );
     }
 
     #[test]
@@ -255,7 +289,11 @@ mod tests {
     #[test]
     fn repeating_the_text_after_the_cursor_is_dropped() {
         check("call($0)", ")", expect!["<nothing>"]);
-        check("fn f() {\n    $0\n    return 1;\n}", "return 1;\n}", expect!["<nothing>"]);
+        check(
+            "fn f() {\n    $0\n    return 1;\n}",
+            "return 1;\n}",
+            expect!["<nothing>"],
+        );
     }
 
     #[test]
@@ -287,7 +325,11 @@ mod tests {
 
     #[test]
     fn block_is_limited_to_max_lines() {
-        check("fn f() {$0", "\n a\n b\n c\n d\n e\n f\n g\n}", expect![[r#""\n a\n b\n c\n d\n e" covers 0"#]]);
+        check(
+            "fn f() {$0",
+            "\n a\n b\n c\n d\n e\n f\n g\n}",
+            expect![[r#""\n a\n b\n c\n d\n e" covers 0"#]],
+        );
     }
 
     #[test]
@@ -299,30 +341,58 @@ mod tests {
 
     #[test]
     fn crlf_documents_get_crlf_suggestions() {
-        check("fn f() {\r\n    $0\r\n}\r\n", "let a = 1;\r\n    let b = 2;", expect![[r#""let a = 1;\r\n    let b = 2;" covers 0"#]]);
+        check(
+            "fn f() {\r\n    $0\r\n}\r\n",
+            "let a = 1;\r\n    let b = 2;",
+            expect![[r#""let a = 1;\r\n    let b = 2;" covers 0"#]],
+        );
     }
 
     #[test]
     fn block_drops_closers_already_after_the_cursor() {
-        check("foo($0)", "\n    a,\n    b,\n)", expect![[r#""\n    a,\n    b," covers 0"#]]);
+        check(
+            "foo($0)",
+            "\n    a,\n    b,\n)",
+            expect![[r#""\n    a,\n    b," covers 0"#]],
+        );
     }
 
     #[test]
     fn degenerate_repetition_is_cut() {
         check("let x = $0", ",,,,,,,,,,,,,,,,,,,,", expect!["<nothing>"]);
-        check("let v = vec![$0]", "1, 2, 2, 2, 2, 2, 2, 2", expect![[r#""1, 2" covers 0"#]]);
-        check("let s = $0", "\"abcabc\";", expect![[r#""\"abcabc\";" covers 0"#]]);
+        check(
+            "let v = vec![$0]",
+            "1, 2, 2, 2, 2, 2, 2, 2",
+            expect![[r#""1, 2" covers 0"#]],
+        );
+        check(
+            "let s = $0",
+            "\"abcabc\";",
+            expect![[r#""\"abcabc\";" covers 0"#]],
+        );
         check("let s = $0", "[0; 4];", expect![[r#""[0; 4];" covers 0"#]]);
-        check("fn f() {\n$0\n}", "///\n///\n///\n///\n///\n///\n///\n///\n/// Returns", expect![[r#""///" covers 0"#]]);
+        check(
+            "fn f() {\n$0\n}",
+            "///\n///\n///\n///\n///\n///\n///\n///\n/// Returns",
+            expect![[r#""///" covers 0"#]],
+        );
     }
 
     #[test]
     fn a_character_cut_in_half_at_the_end_is_dropped() {
-        check("let s = $0", "\"caf\u{FFFD}\u{FFFD}", expect![[r#""\"caf" covers 0"#]]);
+        check(
+            "let s = $0",
+            "\"caf\u{FFFD}\u{FFFD}",
+            expect![[r#""\"caf" covers 0"#]],
+        );
     }
 
     #[test]
     fn non_ascii_text_survives() {
-        check("let s = \"$0\";", "héllo 😀\";", expect![[r#""héllo 😀\";" covers 2"#]]);
+        check(
+            "let s = \"$0\";",
+            "héllo 😀\";",
+            expect![[r#""héllo 😀\";" covers 2"#]],
+        );
     }
 }

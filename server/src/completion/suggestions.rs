@@ -60,7 +60,11 @@ impl SuggestionRegistry {
 
     /// A fresh id.
     pub fn next_id(&self) -> String {
-        format!("gl-{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::SeqCst))
+        format!(
+            "gl-{}-{}",
+            self.id_prefix,
+            self.next_id.fetch_add(1, Ordering::SeqCst)
+        )
     }
 
     /// Remembers a suggestion (forgetting the oldest when full).
@@ -78,7 +82,12 @@ impl SuggestionRegistry {
 
     /// Looks a suggestion up.
     pub fn get(&self, id: &str) -> Option<SuggestionRecord> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).0.get(id).cloned()
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .get(id)
+            .cloned()
     }
 }
 

@@ -46,16 +46,27 @@ pub fn decide(rope: &Rope, cursor: usize, trigger: Trigger) -> TriggerDecision {
     let (before, after) = line_parts(rope, cursor);
     let after_trimmed = after.trim();
     if trigger == Trigger::Automatic {
-        if after.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            return TriggerDecision::Skip { reason: "the cursor is inside a word" };
+        if after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        {
+            return TriggerDecision::Skip {
+                reason: "the cursor is inside a word",
+            };
         }
         if after_trimmed.chars().count() > MAX_CHARS_RIGHT_OF_CURSOR {
-            return TriggerDecision::Skip { reason: "too much text right of the cursor" };
+            return TriggerDecision::Skip {
+                reason: "too much text right of the cursor",
+            };
         }
     }
-    let only_closers_after = after_trimmed.chars().all(|c| matches!(c, ')' | ']' | '}' | ';' | ','));
+    let only_closers_after = after_trimmed
+        .chars()
+        .all(|c| matches!(c, ')' | ']' | '}' | ';' | ','));
     let before_trimmed = before.trim_end();
-    let opens_block = before_trimmed.ends_with(['{', '(', '[', ':']) || before_trimmed.ends_with("=>");
+    let opens_block =
+        before_trimmed.ends_with(['{', '(', '[', ':']) || before_trimmed.ends_with("=>");
     if only_closers_after && (before.trim().is_empty() || opens_block) {
         TriggerDecision::Suggest(Shape::MultiLine)
     } else {
@@ -78,17 +89,57 @@ mod tests {
         use Shape::*;
         use Trigger::*;
         let table: &[(&str, Trigger, TriggerDecision)] = &[
-            ("fn f() {$0\n}", Automatic, TriggerDecision::Suggest(MultiLine)),
-            ("fn f() {\n    $0\n}", Automatic, TriggerDecision::Suggest(MultiLine)),
-            ("let x = foo($0)", Automatic, TriggerDecision::Suggest(MultiLine)),
-            ("let x = fo$0", Automatic, TriggerDecision::Suggest(SingleLine)),
-            ("let x = fo$0o", Automatic, TriggerDecision::Skip { reason: "the cursor is inside a word" }),
-            ("let x = fo$0o", Invoked, TriggerDecision::Suggest(SingleLine)),
-            ("x = $0 + long_name_here", Automatic, TriggerDecision::Skip { reason: "too much text right of the cursor" }),
-            ("print(\"a\"$0)", Automatic, TriggerDecision::Suggest(SingleLine)),
+            (
+                "fn f() {$0\n}",
+                Automatic,
+                TriggerDecision::Suggest(MultiLine),
+            ),
+            (
+                "fn f() {\n    $0\n}",
+                Automatic,
+                TriggerDecision::Suggest(MultiLine),
+            ),
+            (
+                "let x = foo($0)",
+                Automatic,
+                TriggerDecision::Suggest(MultiLine),
+            ),
+            (
+                "let x = fo$0",
+                Automatic,
+                TriggerDecision::Suggest(SingleLine),
+            ),
+            (
+                "let x = fo$0o",
+                Automatic,
+                TriggerDecision::Skip {
+                    reason: "the cursor is inside a word",
+                },
+            ),
+            (
+                "let x = fo$0o",
+                Invoked,
+                TriggerDecision::Suggest(SingleLine),
+            ),
+            (
+                "x = $0 + long_name_here",
+                Automatic,
+                TriggerDecision::Skip {
+                    reason: "too much text right of the cursor",
+                },
+            ),
+            (
+                "print(\"a\"$0)",
+                Automatic,
+                TriggerDecision::Suggest(SingleLine),
+            ),
         ];
         for &(fixture, trigger, expected) in table {
-            assert_eq!(decide_at(fixture, trigger), expected, "{fixture:?} {trigger:?}");
+            assert_eq!(
+                decide_at(fixture, trigger),
+                expected,
+                "{fixture:?} {trigger:?}"
+            );
         }
     }
 }

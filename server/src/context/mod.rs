@@ -80,7 +80,10 @@ fn drop_head_quarter(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut cut = chars.len() / 4 + 1;
     // Prefer a line boundary at or after the cut.
-    if let Some(newline) = chars[cut.min(chars.len())..].iter().position(|&c| c == '\n') {
+    if let Some(newline) = chars[cut.min(chars.len())..]
+        .iter()
+        .position(|&c| c == '\n')
+    {
         let candidate = cut + newline + 1;
         if candidate < chars.len() {
             cut = candidate;
@@ -110,7 +113,10 @@ mod tests {
         let rope = Rope::from_str(&text);
         let cursor = rope.byte_to_char(cursor_byte);
         let context = build(&rope, cursor, sizes);
-        expected.assert_eq(&format!("prefix: {:?}\nsuffix: {:?}", context.prefix, context.suffix));
+        expected.assert_eq(&format!(
+            "prefix: {:?}\nsuffix: {:?}",
+            context.prefix, context.suffix
+        ));
     }
 
     #[test]
@@ -118,14 +124,20 @@ mod tests {
         let fixture = "line one\nline two\nfn f() {\n    let x = $0;\n}\ntail one\ntail two\n";
         check(
             fixture,
-            WindowSizes { prefix_chars: 30, suffix_chars: 9 },
+            WindowSizes {
+                prefix_chars: 30,
+                suffix_chars: 9,
+            },
             expect![[r#"
                 prefix: "line two\nfn f() {\n    let x = "
                 suffix: ";\n}\n""#]],
         );
         check(
             fixture,
-            WindowSizes { prefix_chars: 1000, suffix_chars: 1000 },
+            WindowSizes {
+                prefix_chars: 1000,
+                suffix_chars: 1000,
+            },
             expect![[r#"
                 prefix: "line one\nline two\nfn f() {\n    let x = "
                 suffix: ";\n}\ntail one\ntail two\n""#]],
@@ -136,7 +148,10 @@ mod tests {
     fn a_long_cursor_line_is_cut_mid_line_and_non_ascii_counts_chars() {
         check(
             "😀😀😀😀 中文 $0 tail",
-            WindowSizes { prefix_chars: 5, suffix_chars: 2 },
+            WindowSizes {
+                prefix_chars: 5,
+                suffix_chars: 2,
+            },
             expect![[r#"
                 prefix: "😀 中文 "
                 suffix: " t""#]],

@@ -7,8 +7,8 @@ use std::time::Instant;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::server::Backend;
 use super::guard;
+use super::server::Backend;
 use crate::completion::cache::{CacheKeyText, CachedItem};
 use crate::completion::inflight::Speculation;
 use crate::completion::suggestions::SuggestionRecord;
@@ -47,7 +47,9 @@ impl Backend {
         guard::notification("textDocument/didShowCompletion", async {
             match suggestion_id_in(&params) {
                 Some(id) => self.feedback(&id, FeedbackKind::Shown),
-                None => tracing::warn!(%params, "didShowCompletion without a suggestion id; ignored"),
+                None => {
+                    tracing::warn!(%params, "didShowCompletion without a suggestion id; ignored")
+                }
             }
         })
         .await
@@ -79,7 +81,9 @@ impl Backend {
         guard::notification("ghostline/reject", async {
             match suggestion_id_in(&params) {
                 Some(id) => self.reject(&id),
-                None => tracing::warn!(%params, "ghostline/reject without a suggestion id; ignored"),
+                None => {
+                    tracing::warn!(%params, "ghostline/reject without a suggestion id; ignored")
+                }
             }
         })
         .await
@@ -118,7 +122,11 @@ impl Backend {
             from_cache: record.from_cache,
             age_ms: record.created.elapsed().as_millis() as u64,
         });
-        self.shared.feedback.record(&FeedbackEvent { suggestion_id: id.to_string(), kind, suggestion });
+        self.shared.feedback.record(&FeedbackEvent {
+            suggestion_id: id.to_string(),
+            kind,
+            suggestion,
+        });
     }
 
     /// Computes the suggestion for the document as it will be after `record` is inserted, on the
@@ -147,7 +155,11 @@ impl Backend {
         let (done_sender, done) = watch::channel(false);
         self.shared.in_flight.start_speculation(
             &record.uri,
-            Speculation { key: key.key(), cancel: cancel.clone(), done },
+            Speculation {
+                key: key.key(),
+                cancel: cancel.clone(),
+                done,
+            },
         );
         self.shared.stats().speculative_started += 1;
         let shared = self.shared.clone();
@@ -162,8 +174,16 @@ impl Backend {
                     if job_cancel.is_cancelled() {
                         return None;
                     }
-                    complete_rope(model, &rope, cursor, &language_id, Trigger::Automatic, &completion_config, &job_cancel)
-                        .ok()
+                    complete_rope(
+                        model,
+                        &rope,
+                        cursor,
+                        &language_id,
+                        Trigger::Automatic,
+                        &completion_config,
+                        &job_cancel,
+                    )
+                    .ok()
                 })
                 .await;
             if let Ok(Some(outcome)) = result
@@ -172,10 +192,17 @@ impl Backend {
                 let items: Vec<CachedItem> = outcome
                     .items
                     .iter()
-                    .map(|item| CachedItem { insert_text: item.insert_text.clone(), covers_after_chars: item.replace.len() })
+                    .map(|item| CachedItem {
+                        insert_text: item.insert_text.clone(),
+                        covers_after_chars: item.replace.len(),
+                    })
                     .collect();
                 shared.cache().store(&key, &items, wanted);
-                tracing::debug!(items = items.len(), ms = started.elapsed().as_millis() as u64, "speculative suggestion cached");
+                tracing::debug!(
+                    items = items.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "speculative suggestion cached"
+                );
             }
             let _ = done_sender.send(true);
         });

@@ -20,7 +20,9 @@ pub enum PositionError {
         line_count: usize,
     },
     /// A range whose end lies before its start.
-    #[error("range end {end_line}:{end_character} lies before its start {start_line}:{start_character}")]
+    #[error(
+        "range end {end_line}:{end_character} lies before its start {start_line}:{start_character}"
+    )]
     InvertedRange {
         /// Start line.
         start_line: u32,
@@ -167,7 +169,11 @@ mod tests {
     fn offsets_round_trip_through_positions_in_every_encoding() {
         let text = "fn 😀() {\r\n  \"中文\" 👍🏽\n\n\tx\ry";
         let rope = Rope::from_str(text);
-        for encoding in [PositionEncoding::Utf8, PositionEncoding::Utf16, PositionEncoding::Utf32] {
+        for encoding in [
+            PositionEncoding::Utf8,
+            PositionEncoding::Utf16,
+            PositionEncoding::Utf32,
+        ] {
             for char_offset in 0..=rope.len_chars() {
                 // An offset between \r and \n has no LSP position of its own.
                 if char_offset > 0
@@ -190,7 +196,10 @@ mod tests {
     #[test]
     fn inverted_range_is_an_error() {
         let rope = Rope::from_str("abc\ndef");
-        let inverted = Range { start: pos(1, 0), end: pos(0, 1) };
+        let inverted = Range {
+            start: pos(1, 0),
+            end: pos(0, 1),
+        };
         assert!(matches!(
             range(&rope, inverted, PositionEncoding::Utf16),
             Err(PositionError::InvertedRange { .. })

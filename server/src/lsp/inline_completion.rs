@@ -47,7 +47,13 @@ struct Answer {
 
 impl Answer {
     fn empty(outcome: &'static str, reason: impl Into<String>) -> Answer {
-        Answer { items: Vec::new(), from_cache: false, model_called: false, outcome, reason: Some(reason.into()) }
+        Answer {
+            items: Vec::new(),
+            from_cache: false,
+            model_called: false,
+            outcome,
+            reason: Some(reason.into()),
+        }
     }
 }
 
@@ -57,7 +63,11 @@ impl Backend {
         &self,
         params: InlineCompletionRequestParams,
     ) -> Result<InlineCompletionList> {
-        guard::request("textDocument/inlineCompletion", self.inline_completion_guarded(params)).await
+        guard::request(
+            "textDocument/inlineCompletion",
+            self.inline_completion_guarded(params),
+        )
+        .await
     }
 
     async fn inline_completion_guarded(
@@ -73,6 +83,8 @@ impl Backend {
             .arrival
             .and_then(|seq| shared.take_ticket(seq))
             .unwrap_or_else(|| shared.in_flight.begin(&uri));
+        // `$/cancelRequest` drops this future: the generation must stop too, not run to the end.
+        let _stop_on_drop = CancelOnDrop(ticket.cancel.clone());
 
         let document = shared.documents.snapshot(&uri).ok_or_else(|| {
             jsonrpc::Error::invalid_params(format!(
@@ -81,8 +93,11 @@ impl Backend {
         })?;
         let encoding = shared.encoding();
         let cursor = from_proto::offset(&document.rope, position_params.position, encoding)
-            .map_err(|error| jsonrpc::Error::invalid_params(format!("invalid position: {error}")))?;
-        let trigger = if params.params.context.trigger_kind == InlineCompletionTriggerKind::INVOKED {
+            .map_err(|error| {
+                jsonrpc::Error::invalid_params(format!("invalid position: {error}"))
+            })?;
+        let trigger = if params.params.context.trigger_kind == InlineCompletionTriggerKind::INVOKED
+        {
             Trigger::Invoked
         } else {
             Trigger::Automatic
@@ -95,21 +110,43 @@ impl Backend {
         let selected = match &params.params.context.selected_completion_info {
             None => None,
             Some(info) => {
-                let range = from_proto::range(&document.rope, info.range, encoding).map_err(|error| {
-                    jsonrpc::Error::invalid_params(format!("invalid selectedCompletionInfo.range: {error}"))
-                })?;
+                let range =
+                    from_proto::range(&document.rope, info.range, encoding).map_err(|error| {
+                        jsonrpc::Error::invalid_params(format!(
+                            "invalid selectedCompletionInfo.range: {error}"
+                        ))
+                    })?;
                 Some((range, info.text.clone()))
             }
         };
         let answer = match &selected {
-            None => self.answer(&uri, &document, cursor, trigger, &config, &ticket, &mut timings).await?,
+            None => {
+                self.answer(
+                    &uri,
+                    &document,
+                    cursor,
+                    trigger,
+                    &config,
+                    &ticket,
+                    &mut timings,
+                )
+                .await?
+            }
             Some((range, text)) => {
                 let mut assumed = document.clone();
                 assumed.rope.remove(range.clone());
                 assumed.rope.insert(range.start, text);
                 let assumed_cursor = range.start + text.chars().count();
                 let mut answer = self
-                    .answer(&uri, &assumed, assumed_cursor, trigger, &config, &ticket, &mut timings)
+                    .answer(
+                        &uri,
+                        &assumed,
+                        assumed_cursor,
+                        trigger,
+                        &config,
+                        &ticket,
+                        &mut timings,
+                    )
                     .await?;
                 for item in &mut answer.items {
                     item.insert_text = format!("{text}{}", item.insert_text);
@@ -134,7 +171,10 @@ impl Backend {
                 total_ms: timings.total_ms,
                 stages: serde_json::to_value(&timings).unwrap_or_default(),
             };
-            shared.client.send_notification::<TimingsNotification>(params).await;
+            shared
+                .client
+                .send_notification::<TimingsNotification>(params)
+                .await;
         }
         Ok(InlineCompletionList { items })
     }
@@ -152,7 +192,10 @@ impl Backend {
     ) -> Result<Answer> {
         let shared = &self.shared;
         if !config.enable {
-            return Ok(Answer::empty("empty", "ghostline is disabled in the settings"));
+            return Ok(Answer::empty(
+                "empty",
+                "ghostline is disabled in the settings",
+            ));
         }
         if let TriggerDecision::Skip { reason } = trigger::decide(&document.rope, cursor, trigger) {
             return Ok(Answer::empty("skipped", reason));
@@ -194,10 +237,14 @@ impl Backend {
         }
 
         let debounce_started = Instant::now();
-        let wanted_still = debounce(Duration::from_millis(config.debounce_ms), &ticket.cancel).await;
+        let wanted_still =
+            debounce(Duration::from_millis(config.debounce_ms), &ticket.cancel).await;
         timings.debounce_ms = ms_since(debounce_started);
         if !wanted_still {
-            return Ok(Answer::empty("cancelled", "superseded by a newer request or an edit"));
+            return Ok(Answer::empty(
+                "cancelled",
+                "superseded by a newer request or an edit",
+            ));
         }
 
         shared.stats().model_calls += 1;
@@ -211,20 +258,33 @@ impl Backend {
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms));
             }
-            complete_rope(model, &rope, cursor, &language_id, trigger, &completion_config, &cancel)
-                .map(|outcome| (Some(outcome), queue_ms))
+            complete_rope(
+                model,
+                &rope,
+                cursor,
+                &language_id,
+                trigger,
+                &completion_config,
+                &cancel,
+            )
+            .map(|outcome| (Some(outcome), queue_ms))
         });
         let (outcome, queue_ms) = match job.await {
             Ok(Ok(result)) => result,
             Ok(Err(error)) => {
-                return Err(guard::internal_error(format!("ghostline: the completion failed: {error}")));
+                return Err(guard::internal_error(format!(
+                    "ghostline: the completion failed: {error}"
+                )));
             }
             Err(WorkerError::NotReady { reason }) => return Ok(Answer::empty("empty", reason)),
             Err(error) => return Err(guard::internal_error(format!("ghostline: {error}"))),
         };
         timings.queue_ms = queue_ms;
         let Some(outcome) = outcome else {
-            return Ok(Answer::empty("cancelled", "superseded before the model started"));
+            return Ok(Answer::empty(
+                "cancelled",
+                "superseded before the model started",
+            ));
         };
         let model_timings = &outcome.timings;
         timings.context_ms = model_timings.context_ms;
@@ -237,7 +297,10 @@ impl Backend {
             let cached: Vec<CachedItem> = outcome
                 .items
                 .iter()
-                .map(|item| CachedItem { insert_text: item.insert_text.clone(), covers_after_chars: item.replace.len() })
+                .map(|item| CachedItem {
+                    insert_text: item.insert_text.clone(),
+                    covers_after_chars: item.replace.len(),
+                })
                 .collect();
             shared.cache().store(&key, &cached, wanted);
         }
@@ -246,9 +309,22 @@ impl Backend {
             answer.model_called = true;
             return Ok(answer);
         }
-        let outcome_name = if outcome.items.is_empty() { "empty" } else { "completed" };
-        let reason = outcome.items.is_empty().then(|| "post-processing left nothing to show".to_string());
-        Ok(Answer { items: outcome.items, from_cache: false, model_called: true, outcome: outcome_name, reason })
+        let outcome_name = if outcome.items.is_empty() {
+            "empty"
+        } else {
+            "completed"
+        };
+        let reason = outcome
+            .items
+            .is_empty()
+            .then(|| "post-processing left nothing to show".to_string());
+        Ok(Answer {
+            items: outcome.items,
+            from_cache: false,
+            model_called: true,
+            outcome: outcome_name,
+            reason,
+        })
     }
 
     fn to_lsp_items(
@@ -301,12 +377,28 @@ impl Backend {
         let working_ms = timings.working_ms();
         if working_ms > config.latency_budget_ms as f64 {
             tracing::warn!(
-                budget_ms = config.latency_budget_ms, working_ms, ?timings,
+                budget_ms = config.latency_budget_ms,
+                working_ms,
+                ?timings,
                 "inline completion exceeded its latency budget"
             );
         } else {
-            tracing::debug!(outcome = answer.outcome, from_cache = answer.from_cache, ?timings, "inline completion");
+            tracing::debug!(
+                outcome = answer.outcome,
+                from_cache = answer.from_cache,
+                ?timings,
+                "inline completion"
+            );
         }
+    }
+}
+
+/// Sets its flag when dropped (the request finished or was abandoned).
+struct CancelOnDrop(crate::model::CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -318,5 +410,11 @@ fn cached_answer(cursor: usize, items: Vec<CachedItem>) -> Answer {
             insert_text: item.insert_text,
         })
         .collect();
-    Answer { items, from_cache: true, model_called: false, outcome: "completed", reason: None }
+    Answer {
+        items,
+        from_cache: true,
+        model_called: false,
+        outcome: "completed",
+        reason: None,
+    }
 }

@@ -16,7 +16,9 @@ pub fn sanitized(input: impl AsyncRead + Unpin + Send + 'static) -> DuplexStream
     tokio::spawn(async move {
         let mut input = BufReader::new(input);
         loop {
-            let Some(length) = read_headers(&mut input).await else { return };
+            let Some(length) = read_headers(&mut input).await else {
+                return;
+            };
             let Some(length) = length else { continue };
             let mut body = vec![0u8; length];
             if input.read_exact(&mut body).await.is_err() {
@@ -27,7 +29,9 @@ pub fn sanitized(input: impl AsyncRead + Unpin + Send + 'static) -> DuplexStream
                 body = REPLACEMENT.as_bytes().to_vec();
             }
             let header = format!("Content-Length: {}\r\n\r\n", body.len());
-            if writer.write_all(header.as_bytes()).await.is_err() || writer.write_all(&body).await.is_err() {
+            if writer.write_all(header.as_bytes()).await.is_err()
+                || writer.write_all(&body).await.is_err()
+            {
                 return;
             }
         }

@@ -43,7 +43,10 @@ pub struct LspOptions {
 impl LspOptions {
     /// The product's options: the real model, feedback to the log.
     pub fn product() -> LspOptions {
-        LspOptions { loader: crate::model::real_model_loader(), feedback: Box::new(LogFeedbackSink) }
+        LspOptions {
+            loader: crate::model::real_model_loader(),
+            feedback: Box::new(LogFeedbackSink),
+        }
     }
 }
 
@@ -65,8 +68,14 @@ where
         shared: Arc::new(state::Shared::new(client, worker, feedback)),
     })
     .custom_method("textDocument/inlineCompletion", Backend::inline_completion)
-    .custom_method("textDocument/didShowCompletion", Backend::did_show_completion)
-    .custom_method("textDocument/didPartiallyAcceptCompletion", Backend::did_partially_accept_completion)
+    .custom_method(
+        "textDocument/didShowCompletion",
+        Backend::did_show_completion,
+    )
+    .custom_method(
+        "textDocument/didPartiallyAcceptCompletion",
+        Backend::did_partially_accept_completion,
+    )
     .custom_method("ghostline/reject", Backend::reject_notification)
     .custom_method("ghostline/stats", Backend::stats)
     .custom_method("ghostline/document", Backend::document)

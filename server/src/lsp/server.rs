@@ -42,14 +42,20 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|window| window.work_done_progress)
                 .unwrap_or(false);
-            self.shared.client_supports_progress.store(supports_progress, Ordering::SeqCst);
+            self.shared
+                .client_supports_progress
+                .store(supports_progress, Ordering::SeqCst);
             let mut config = self.shared.config();
             if let Some(options) = &params.initialization_options {
                 let warnings = config.apply_json(options);
                 for warning in &warnings {
                     tracing::warn!("{warning}");
                 }
-                self.shared.pending_warnings.lock().unwrap_or_else(|p| p.into_inner()).extend(warnings);
+                self.shared
+                    .pending_warnings
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(warnings);
             }
             apply_log_level(&config, None);
             self.shared.set_config(config);
@@ -70,10 +76,17 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         guard::notification("initialized", async {
             let warnings = std::mem::take(
-                &mut *self.shared.pending_warnings.lock().unwrap_or_else(|p| p.into_inner()),
+                &mut *self
+                    .shared
+                    .pending_warnings
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
             );
             for warning in warnings {
-                self.shared.client.show_message(MessageType::WARNING, warning).await;
+                self.shared
+                    .client
+                    .show_message(MessageType::WARNING, warning)
+                    .await;
             }
             status::spawn_reporter(self.shared.clone());
             let config = self.shared.config();
@@ -109,8 +122,11 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        guard::notification("workspace/didChangeConfiguration", self.apply_settings(params.settings))
-            .await
+        guard::notification(
+            "workspace/didChangeConfiguration",
+            self.apply_settings(params.settings),
+        )
+        .await
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
@@ -144,7 +160,10 @@ impl Backend {
         let warnings = new.apply_json(&settings);
         for warning in warnings {
             tracing::warn!("{warning}");
-            self.shared.client.show_message(MessageType::WARNING, warning).await;
+            self.shared
+                .client
+                .show_message(MessageType::WARNING, warning)
+                .await;
         }
         if new == old {
             return;
@@ -176,7 +195,10 @@ impl Backend {
     /// `ghostline/document`: the server's copy of a document (for tests and bug reports).
     pub async fn document(&self, params: DocumentRequestParams) -> Result<DocumentState> {
         let document = self.shared.documents.snapshot(&params.uri).ok_or_else(|| {
-            jsonrpc::Error::invalid_params(format!("unknown document {}: it is not open", params.uri))
+            jsonrpc::Error::invalid_params(format!(
+                "unknown document {}: it is not open",
+                params.uri
+            ))
         })?;
         Ok(DocumentState {
             version: document.version,
@@ -198,14 +220,16 @@ fn apply_log_level(config: &crate::config::ServerConfig, old: Option<&str>) {
 fn capabilities(encoding: PositionEncoding) -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(encoding.kind()),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-            open_close: Some(true),
-            change: Some(TextDocumentSyncKind::INCREMENTAL),
-            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
-                include_text: Some(false),
-            })),
-            ..TextDocumentSyncOptions::default()
-        })),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(false),
+                })),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
         inline_completion_provider: Some(OneOf::Left(true)),
         execute_command_provider: Some(ExecuteCommandOptions {
             commands: vec![ACCEPT_COMMAND.to_string(), REJECT_COMMAND.to_string()],

@@ -89,7 +89,10 @@ impl Shared {
 
     /// A copy of the settings.
     pub fn config(&self) -> ServerConfig {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the settings.
@@ -109,7 +112,10 @@ impl Shared {
 
     /// Takes the ticket the sync layer made for arrival number `seq`.
     pub fn take_ticket(&self, seq: u64) -> Option<Ticket> {
-        self.tickets.lock().unwrap_or_else(|p| p.into_inner()).remove(&seq)
+        self.tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&seq)
     }
 
     /// Whether `initialize` has been answered.
@@ -120,7 +126,11 @@ impl Shared {
     /// The status an editor should show now, with its sentence.
     pub fn status(&self) -> (StatusState, String, Option<(String, String)>) {
         if !self.config().enable {
-            return (StatusState::Disabled, "ghostline is disabled in the settings".to_string(), None);
+            return (
+                StatusState::Disabled,
+                "ghostline is disabled in the settings".to_string(),
+                None,
+            );
         }
         match self.worker.state() {
             ModelState::Ready { info } => (
@@ -128,9 +138,11 @@ impl Shared {
                 format!("model {} ready on {}", info.name, info.device),
                 Some((info.name, info.device)),
             ),
-            ModelState::Loading { description } => {
-                (StatusState::Loading, format!("loading the model ({description})"), None)
-            }
+            ModelState::Loading { description } => (
+                StatusState::Loading,
+                format!("loading the model ({description})"),
+                None,
+            ),
             state @ ModelState::NotLoaded => (StatusState::Loading, not_ready_reason(&state), None),
             ModelState::Failed { message } => (
                 StatusState::Error,

@@ -20,7 +20,12 @@ pub async fn send_current(shared: &Shared) {
     let (model, device) = model.map_or((None, None), |(name, device)| (Some(name), Some(device)));
     shared
         .client
-        .send_notification::<StatusNotification>(StatusParams { state, message, model, device })
+        .send_notification::<StatusNotification>(StatusParams {
+            state,
+            message,
+            model,
+            device,
+        })
         .await;
 }
 
@@ -33,7 +38,8 @@ pub fn spawn_reporter(shared: Arc<Shared>) {
             let state = states.borrow_and_update().clone();
             match &state {
                 ModelState::Loading { description } => {
-                    if progress.is_none() && shared.client_supports_progress.load(Ordering::SeqCst) {
+                    if progress.is_none() && shared.client_supports_progress.load(Ordering::SeqCst)
+                    {
                         progress = begin_progress(&shared, description).await;
                     }
                 }

@@ -96,7 +96,8 @@ fn did_open(shared: &Shared, params: Option<&Value>) {
 }
 
 fn did_change(shared: &Shared, params: Option<&Value>) {
-    let Some(params) = parse::<DidChangeTextDocumentParams>("textDocument/didChange", params) else {
+    let Some(params) = parse::<DidChangeTextDocumentParams>("textDocument/didChange", params)
+    else {
         return;
     };
     let uri = params.text_document.uri.as_str().to_string();
@@ -122,7 +123,10 @@ fn did_change(shared: &Shared, params: Option<&Value>) {
                 }
             },
         };
-        document.apply(&TextEdit { range, text: change.text });
+        document.apply(&TextEdit {
+            range,
+            text: change.text,
+        });
     }
     document.version = params.text_document.version;
 }

@@ -47,7 +47,8 @@ impl Client {
     async fn request_id(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
         id
     }
 
@@ -72,11 +73,16 @@ impl Client {
     }
 
     async fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params})).await;
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
     }
 
     async fn wait_status(&mut self, state: &str) {
-        if self.backlog.iter().any(|m| m["method"] == "ghostline/status" && m["params"]["state"] == state) {
+        if self
+            .backlog
+            .iter()
+            .any(|m| m["method"] == "ghostline/status" && m["params"]["state"] == state)
+        {
             return;
         }
         loop {
@@ -107,11 +113,25 @@ async fn start(loader: ModelLoader, options: Value) -> (Client, Arc<Mutex<Vec<Fe
     let (server_writer, client_reader) = tokio::io::duplex(1 << 20);
     let events = Arc::new(Mutex::new(Vec::new()));
     let feedback = Box::new(RecordingSink(events.clone()));
-    tokio::spawn(async move { serve(server_reader, server_writer, LspOptions { loader, feedback }).await });
-    let mut client =
-        Client { writer: client_writer, reader: BufReader::new(client_reader), next_id: 1, backlog: Vec::new() };
+    tokio::spawn(async move {
+        serve(
+            server_reader,
+            server_writer,
+            LspOptions { loader, feedback },
+        )
+        .await
+    });
+    let mut client = Client {
+        writer: client_writer,
+        reader: BufReader::new(client_reader),
+        next_id: 1,
+        backlog: Vec::new(),
+    };
     let initialized = client
-        .request("initialize", json!({"capabilities": {}, "initializationOptions": options}))
+        .request(
+            "initialize",
+            json!({"capabilities": {}, "initializationOptions": options}),
+        )
         .await;
     assert!(initialized.get("result").is_some(), "{initialized}");
     client.notify("initialized", json!({})).await;
@@ -144,8 +164,13 @@ async fn a_panic_in_the_model_answers_that_request_with_an_error_and_the_server_
     });
     let (mut client, _) = start(loader, json!({"debounceMs": 0})).await;
     open(&mut client, "let PANIC = \nlet y = \n").await;
-    let answer = client.request("textDocument/inlineCompletion", completion_params(0, 12)).await;
-    let message = answer["error"]["message"].as_str().unwrap_or_default().to_string();
+    let answer = client
+        .request("textDocument/inlineCompletion", completion_params(0, 12))
+        .await;
+    let message = answer["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(message.contains("panicked"), "{answer}");
     // The same model thread keeps serving.
     client
@@ -154,21 +179,29 @@ async fn a_panic_in_the_model_answers_that_request_with_an_error_and_the_server_
             json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "let x = \n"}]}),
         )
         .await;
-    let answer = client.request("textDocument/inlineCompletion", completion_params(0, 8)).await;
-    assert_eq!(answer["result"]["items"][0]["insertText"], "value", "{answer}");
+    let answer = client
+        .request("textDocument/inlineCompletion", completion_params(0, 8))
+        .await;
+    assert_eq!(
+        answer["result"]["items"][0]["insertText"], "value",
+        "{answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_stops_a_running_generation_between_tokens() {
     let loader = scripted_loader(|| {
-        let mut model = ScriptedModel::new(&["a_very_long_suggestion_that_takes_a_while_to_generate"]);
+        let mut model =
+            ScriptedModel::new(&["a_very_long_suggestion_that_takes_a_while_to_generate"]);
         model.delay_per_char = Duration::from_millis(50);
         model
     });
     let (mut client, _) = start(loader, json!({"debounceMs": 0})).await;
     open(&mut client, "let x = \n").await;
     let started = std::time::Instant::now();
-    let id = client.request_id("textDocument/inlineCompletion", completion_params(0, 8)).await;
+    let id = client
+        .request_id("textDocument/inlineCompletion", completion_params(0, 8))
+        .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     client
         .notify(
@@ -180,7 +213,11 @@ async fn an_edit_stops_a_running_generation_between_tokens() {
     let answer = client.response(id).await;
     assert_eq!(answer["result"]["items"], json!([]), "{answer}");
     // 53 chars at 50 ms would take 2.6 s; the flag is checked between tokens.
-    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
     let stats = client.request("ghostline/stats", Value::Null).await;
     assert_eq!(stats["result"]["cancelled"], 1, "{stats}");
 }
@@ -190,9 +227,14 @@ async fn typing_along_and_accepting_use_no_extra_model_calls_and_feedback_reache
     let loader = scripted_loader(|| ScriptedModel::new(&["compute(1, 2);", "total + 1;"]));
     let (mut client, events) = start(loader, json!({"debounceMs": 0, "nAutomatic": 1})).await;
     open(&mut client, "fn f() {\n    let x = \n}\n").await;
-    let answer = client.request("textDocument/inlineCompletion", completion_params(1, 12)).await;
+    let answer = client
+        .request("textDocument/inlineCompletion", completion_params(1, 12))
+        .await;
     let items = answer["result"]["items"].as_array().unwrap().clone();
-    let texts: Vec<&str> = items.iter().map(|item| item["insertText"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = items
+        .iter()
+        .map(|item| item["insertText"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, vec!["compute(1, 2);", "total + 1;"]);
 
     // Type "comp": the rest comes from the cache.
@@ -203,8 +245,13 @@ async fn typing_along_and_accepting_use_no_extra_model_calls_and_feedback_reache
                    "contentChanges": [{"range": {"start": {"line": 1, "character": 12}, "end": {"line": 1, "character": 12}}, "text": "comp"}]}),
         )
         .await;
-    let answer = client.request("textDocument/inlineCompletion", completion_params(1, 16)).await;
-    assert_eq!(answer["result"]["items"][0]["insertText"], "ute(1, 2);", "{answer}");
+    let answer = client
+        .request("textDocument/inlineCompletion", completion_params(1, 16))
+        .await;
+    assert_eq!(
+        answer["result"]["items"][0]["insertText"], "ute(1, 2);",
+        "{answer}"
+    );
     let stats = client.request("ghostline/stats", Value::Null).await["result"].clone();
     assert_eq!(stats["modelCalls"], 1, "{stats}");
     assert_eq!(stats["cacheHits"], 1, "{stats}");
@@ -219,10 +266,17 @@ async fn typing_along_and_accepting_use_no_extra_model_calls_and_feedback_reache
         )
         .await;
     let id = item["command"]["arguments"][0].clone();
-    let accepted = client.request("workspace/executeCommand", json!({"command": "ghostline.accept", "arguments": [id]})).await;
+    let accepted = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "ghostline.accept", "arguments": [id]}),
+        )
+        .await;
     assert_eq!(accepted["result"], Value::Null, "{accepted}");
     let params = json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 26}, "context": {"triggerKind": 2}});
-    let answer = client.request("textDocument/inlineCompletion", params).await;
+    let answer = client
+        .request("textDocument/inlineCompletion", params)
+        .await;
     assert!(answer["result"]["items"].is_array(), "{answer}");
     let stats = client.request("ghostline/stats", Value::Null).await["result"].clone();
     assert_eq!(stats["speculativeStarted"], 1, "{stats}");
@@ -244,16 +298,68 @@ async fn a_selected_completion_menu_item_is_extended_and_keeps_its_range() {
     let requests = model.requests.clone();
     let model = Mutex::new(Some(model));
     let loader: ModelLoader = Box::new(move |_: &ModelSpec| {
-        Ok(Box::new(model.lock().unwrap().take().expect("loaded once")) as Box<dyn CompletionModel>)
+        Ok(Box::new(model.lock().unwrap().take().expect("loaded once"))
+            as Box<dyn CompletionModel>)
     });
     let (mut client, _) = start(loader, json!({"debounceMs": 0, "nInvoked": 1})).await;
     open(&mut client, "let x = com\n").await;
     let params = json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 11},
         "context": {"triggerKind": 1, "selectedCompletionInfo": {
             "range": {"start": {"line": 0, "character": 8}, "end": {"line": 0, "character": 11}}, "text": "compute"}}});
-    let answer = client.request("textDocument/inlineCompletion", params).await;
+    let answer = client
+        .request("textDocument/inlineCompletion", params)
+        .await;
     let item = &answer["result"]["items"][0];
     assert_eq!(item["insertText"], "compute(1, 2);", "{answer}");
-    assert_eq!(item["range"], json!({"start": {"line": 0, "character": 8}, "end": {"line": 0, "character": 11}}));
-    assert!(requests.lock().unwrap()[0].prefix.ends_with("let x = compute"));
+    assert_eq!(
+        item["range"],
+        json!({"start": {"line": 0, "character": 8}, "end": {"line": 0, "character": 11}})
+    );
+    assert!(
+        requests.lock().unwrap()[0]
+            .prefix
+            .ends_with("let x = compute")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_request_stops_the_generation_and_frees_the_model_thread() {
+    let loader = scripted_loader(|| {
+        let mut model =
+            ScriptedModel::new(&["a_very_long_suggestion_that_takes_a_while_to_generate"]);
+        model.delay_per_char = Duration::from_millis(50);
+        model
+    });
+    let (mut client, _) = start(loader, json!({"debounceMs": 0, "nInvoked": 1})).await;
+    open(&mut client, "let x = \nlet y = \n").await;
+    let id = client
+        .request_id("textDocument/inlineCompletion", completion_params(0, 8))
+        .await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    client.notify("$/cancelRequest", json!({"id": id})).await;
+    let answer = client.response(id).await;
+    assert_eq!(answer["error"]["code"], -32800, "{answer}");
+    // The abandoned generation stopped: a new one (2.65 s of scripted tokens) does not queue
+    // behind the remaining ~2.5 s of the old one.
+    let started = std::time::Instant::now();
+    // Another document, so that supersession (same document) cannot be what stopped it.
+    let other_uri = "file:///t/b.rs";
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": other_uri, "languageId": "rust", "version": 1, "text": "let z = \n"}}),
+        )
+        .await;
+    let other = json!({"textDocument": {"uri": other_uri}, "position": {"line": 0, "character": 8},
+                       "context": {"triggerKind": 1}});
+    let answer = client.request("textDocument/inlineCompletion", other).await;
+    assert!(
+        answer["result"]["items"][0]["insertText"].is_string(),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(4000),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -15,12 +15,18 @@ pub fn position(rope: &Rope, char_offset: usize, encoding: PositionEncoding) -> 
         .chars()
         .map(|ch| u64::from(encoding.width(ch)))
         .sum();
-    Position { line: line as u32, character: character.min(u64::from(u32::MAX)) as u32 }
+    Position {
+        line: line as u32,
+        character: character.min(u64::from(u32::MAX)) as u32,
+    }
 }
 
 /// Converts a char range to an LSP range.
 pub fn range(rope: &Rope, chars: std::ops::Range<usize>, encoding: PositionEncoding) -> Range {
-    Range { start: position(rope, chars.start, encoding), end: position(rope, chars.end, encoding) }
+    Range {
+        start: position(rope, chars.start, encoding),
+        end: position(rope, chars.end, encoding),
+    }
 }
 
 /// The LSP item for a pipeline item: `insertText`, `range`, and the accept command carrying

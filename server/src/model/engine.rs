@@ -9,14 +9,19 @@ use super::{
 
 /// Loads the real engine described by `spec`: the embedded default unless a path is given.
 pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError> {
-    let options = LoadOptions { device: spec.device };
+    let options = LoadOptions {
+        device: spec.device,
+    };
     let engine = match &spec.path {
         None => Engine::load_embedded(&options),
         Some(path) => Engine::load(path, &options),
     };
-    engine.map(|engine| Box::new(engine) as Box<dyn CompletionModel>).map_err(|error| {
-        ModelLoadError::Load { source_name: spec.describe(), message: error.to_string() }
-    })
+    engine
+        .map(|engine| Box::new(engine) as Box<dyn CompletionModel>)
+        .map_err(|error| ModelLoadError::Load {
+            source_name: spec.describe(),
+            message: error.to_string(),
+        })
 }
 
 impl CompletionModel for Engine {
@@ -26,8 +31,9 @@ impl CompletionModel for Engine {
         cancel: &CancelFlag,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelCallError> {
-        Engine::generate(self, req, cancel, on_token)
-            .map_err(|error| ModelCallError::Generation { message: error.to_string() })
+        Engine::generate(self, req, cancel, on_token).map_err(|error| ModelCallError::Generation {
+            message: error.to_string(),
+        })
     }
 
     fn info(&self) -> ModelInfo {

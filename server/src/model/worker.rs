@@ -80,12 +80,18 @@ impl ModelWorker {
             .name("ghostline-model".to_string())
             .spawn(move || model_thread_main(loader, receiver, thread_state))
             .expect("spawning the model thread");
-        ModelWorker { commands, state, state_sender }
+        ModelWorker {
+            commands,
+            state,
+            state_sender,
+        }
     }
 
     /// Queues a (re)load of the model; the state turns to `Loading` at once.
     pub fn load(&self, spec: ModelSpec) {
-        self.state_sender.send_replace(ModelState::Loading { description: spec.describe() });
+        self.state_sender.send_replace(ModelState::Loading {
+            description: spec.describe(),
+        });
         if self.commands.send(WorkerCommand::Load(spec)).is_err() {
             self.state_sender.send_replace(ModelState::Failed {
                 message: "the model thread has stopped".to_string(),
@@ -137,13 +143,20 @@ impl ModelWorker {
         let state = self.state.clone();
         let wrapped: Job = Box::new(move |model: Option<&mut (dyn CompletionModel + 'static)>| {
             let result = match model {
-                None => Err(WorkerError::NotReady { reason: not_ready_reason(&state.borrow()) }),
-                Some(model) => catch_unwind(AssertUnwindSafe(|| job(model)))
-                    .map_err(|payload| WorkerError::Panicked { message: panic_message(&payload) }),
+                None => Err(WorkerError::NotReady {
+                    reason: not_ready_reason(&state.borrow()),
+                }),
+                Some(model) => catch_unwind(AssertUnwindSafe(|| job(model))).map_err(|payload| {
+                    WorkerError::Panicked {
+                        message: panic_message(&payload),
+                    }
+                }),
             };
             let _ = reply.send(result);
         });
-        self.commands.send(WorkerCommand::Run(wrapped)).map_err(|_| WorkerError::Stopped)
+        self.commands
+            .send(WorkerCommand::Run(wrapped))
+            .map_err(|_| WorkerError::Stopped)
     }
 }
 
@@ -151,7 +164,9 @@ impl ModelWorker {
 pub fn not_ready_reason(state: &ModelState) -> String {
     match state {
         ModelState::NotLoaded => "no model was requested yet".to_string(),
-        ModelState::Loading { description } => format!("the model ({description}) is still loading"),
+        ModelState::Loading { description } => {
+            format!("the model ({description}) is still loading")
+        }
         ModelState::Ready { .. } => "the model is ready".to_string(),
         ModelState::Failed { message } => message.clone(),
     }
@@ -193,11 +208,12 @@ fn model_thread_main(
                     }
                     Ok(Err(error)) => {
                         tracing::error!(%error, "model load failed; serving without a model");
-                        state.send_replace(ModelState::Failed { message: error.to_string() });
+                        state.send_replace(ModelState::Failed {
+                            message: error.to_string(),
+                        });
                     }
                     Err(payload) => {
-                        let message =
-                            format!("model load panicked: {}", panic_message(&payload));
+                        let message = format!("model load panicked: {}", panic_message(&payload));
                         tracing::error!(%message, "serving without a model");
                         state.send_replace(ModelState::Failed { message });
                     }

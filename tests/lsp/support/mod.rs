@@ -34,7 +34,12 @@ impl LspClient {
     /// Starts `ghostline lsp` with extra arguments and environment.
     pub fn spawn(extra_args: &[&str], env: &[(&str, &str)]) -> LspClient {
         let mut command = Command::new(BINARY);
-        command.arg("lsp").args(extra_args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .arg("lsp")
+            .args(extra_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
@@ -59,10 +64,20 @@ impl LspClient {
                 if n == 0 {
                     return;
                 }
-                stderr_sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+                stderr_sink
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
             }
         });
-        LspClient { child, stdin, messages, backlog: VecDeque::new(), next_id: 1, stderr }
+        LspClient {
+            child,
+            stdin,
+            messages,
+            backlog: VecDeque::new(),
+            next_id: 1,
+            stderr,
+        }
     }
 
     /// What the server wrote to stderr so far.
@@ -107,7 +122,10 @@ impl LspClient {
                 message
             }
             Err(RecvTimeoutError::Timeout) => {
-                panic!("timed out waiting for the server; stderr:\n{}", self.stderr())
+                panic!(
+                    "timed out waiting for the server; stderr:\n{}",
+                    self.stderr()
+                )
             }
             Err(RecvTimeoutError::Disconnected) => {
                 panic!("the server closed its output; stderr:\n{}", self.stderr())
@@ -138,17 +156,18 @@ impl LspClient {
 
     /// Waits for a notification `method` whose params satisfy `accept` (looking at the backlog first).
     pub fn notification(&mut self, method: &str, accept: impl Fn(&Value) -> bool) -> Value {
-        if let Some(index) = self
-            .backlog
-            .iter()
-            .position(|m| m["method"] == json!(method) && m.get("id").is_none() && accept(&m["params"]))
-        {
+        if let Some(index) = self.backlog.iter().position(|m| {
+            m["method"] == json!(method) && m.get("id").is_none() && accept(&m["params"])
+        }) {
             return self.backlog.remove(index).unwrap()["params"].clone();
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let message = self.next_message(deadline);
-            if message["method"] == json!(method) && message.get("id").is_none() && accept(&message["params"]) {
+            if message["method"] == json!(method)
+                && message.get("id").is_none()
+                && accept(&message["params"])
+            {
                 return message["params"].clone();
             }
             self.backlog.push_back(message);
@@ -173,7 +192,9 @@ impl LspClient {
 
     /// Waits until `ghostline/status` says `ready`; panics with the message on `error`.
     pub fn wait_ready(&mut self) {
-        let status = self.notification("ghostline/status", |p| p["state"] == "ready" || p["state"] == "error");
+        let status = self.notification("ghostline/status", |p| {
+            p["state"] == "ready" || p["state"] == "error"
+        });
         assert_eq!(status["state"], "ready", "model failed to load: {status}");
     }
 
@@ -195,7 +216,8 @@ impl LspClient {
 
     /// The server's copy of a document.
     pub fn document_text(&mut self, uri: &str) -> Result<String, Value> {
-        self.request("ghostline/document", json!({"uri": uri})).map(|d| d["text"].as_str().unwrap().to_string())
+        self.request("ghostline/document", json!({"uri": uri}))
+            .map(|d| d["text"].as_str().unwrap().to_string())
     }
 
     /// `ghostline/stats`.
@@ -204,7 +226,13 @@ impl LspClient {
     }
 
     /// Sends an inline completion request; returns its id.
-    pub fn send_inline_completion(&mut self, uri: &str, line: u32, character: u32, invoked: bool) -> i64 {
+    pub fn send_inline_completion(
+        &mut self,
+        uri: &str,
+        line: u32,
+        character: u32,
+        invoked: bool,
+    ) -> i64 {
         let trigger_kind = if invoked { 1 } else { 2 };
         self.send_request(
             "textDocument/inlineCompletion",
@@ -214,22 +242,36 @@ impl LspClient {
     }
 
     /// Sends an inline completion request and waits for it.
-    pub fn inline_completion(&mut self, uri: &str, line: u32, character: u32, invoked: bool) -> Result<Value, Value> {
+    pub fn inline_completion(
+        &mut self,
+        uri: &str,
+        line: u32,
+        character: u32,
+        invoked: bool,
+    ) -> Result<Value, Value> {
         let id = self.send_inline_completion(uri, line, character, invoked);
         self.response(id)
     }
 
     /// `shutdown` + `exit`; asserts the process ends successfully.
     pub fn shutdown(mut self) {
-        self.request("shutdown", Value::Null).expect("shutdown succeeds");
+        self.request("shutdown", Value::Null)
+            .expect("shutdown succeeds");
         self.notify("exit", Value::Null);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "server exited with {status}; stderr:\n{}", self.stderr());
+                assert!(
+                    status.success(),
+                    "server exited with {status}; stderr:\n{}",
+                    self.stderr()
+                );
                 return;
             }
-            assert!(Instant::now() < deadline, "server did not exit after `exit`");
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit after `exit`"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -288,7 +330,10 @@ impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("ghostline-test-{name}-{}-{unique}", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "ghostline-test-{name}-{}-{unique}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
