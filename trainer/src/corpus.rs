@@ -21,13 +21,15 @@ pub struct Document {
 
 /// Reads documents from a JSONL file until `max_bytes` of text have been read (`None`: all).
 pub fn read_documents(path: &Path, max_bytes: Option<usize>) -> Result<Vec<Document>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening corpus file {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening corpus file {}", path.display()))?;
     let mut documents = Vec::new();
     let mut total = 0usize;
     for (line_idx, line) in BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
-        let document: Document = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: not a corpus document", path.display(), line_idx + 1))?;
+        let document: Document = serde_json::from_str(&line).with_context(|| {
+            format!("{}:{}: not a corpus document", path.display(), line_idx + 1)
+        })?;
         total += document.text.len();
         documents.push(document);
         if max_bytes.is_some_and(|max| total >= max) {

@@ -44,9 +44,17 @@ pub fn encode_documents(
                         let pieces = match options {
                             Some(options) => {
                                 let mut rng = document_rng(seed, document_idx);
-                                transform_document(&document.path, &document.text, options, &mut rng)
+                                transform_document(
+                                    &document.path,
+                                    &document.text,
+                                    options,
+                                    &mut rng,
+                                )
                             }
-                            None => vec![Piece::Text(&document.text), Piece::Special(SpecialToken::EndOfText)],
+                            None => vec![
+                                Piece::Text(&document.text),
+                                Piece::Special(SpecialToken::EndOfText),
+                            ],
                         };
                         encoder.encode_pieces(&pieces, &mut out)?;
                     }
@@ -54,7 +62,10 @@ pub fn encode_documents(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("encoder thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("encoder thread panicked"))
+            .collect()
     });
     let mut tokens = Vec::new();
     for part in parts {
@@ -76,8 +87,15 @@ pub fn write_tokens(path: &Path, tokens: &[u32]) -> Result<()> {
 /// Reads a token file written by [`write_tokens`].
 pub fn read_tokens(path: &Path) -> Result<Vec<u16>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    ensure!(bytes.len() % 2 == 0, "{}: odd length, not a u16 token file", path.display());
-    Ok(bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect())
+    ensure!(
+        bytes.len() % 2 == 0,
+        "{}: odd length, not a u16 token file",
+        path.display()
+    );
+    Ok(bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect())
 }
 
 /// Fixed-length training windows over a token stream.
@@ -93,7 +111,11 @@ pub struct TokenWindows {
 impl TokenWindows {
     /// Windows of `seq_len` over `tokens`.
     pub fn new(tokens: Vec<u16>, seq_len: usize) -> Result<Self> {
-        ensure!(tokens.len() > seq_len, "only {} tokens, need more than seq_len {seq_len}", tokens.len());
+        ensure!(
+            tokens.len() > seq_len,
+            "only {} tokens, need more than seq_len {seq_len}",
+            tokens.len()
+        );
         Ok(TokenWindows { tokens, seq_len })
     }
 

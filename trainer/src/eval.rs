@@ -16,7 +16,12 @@ use crate::rng::SplitMix64;
 use crate::tokenizer::{TextEncoder, special_id};
 
 /// Mean cross-entropy (nats/token) of `model` over the first `n_windows` held-out windows.
-pub fn heldout_loss(model: &Llama, windows: &TokenWindows, n_windows: usize, seq_len: usize) -> f64 {
+pub fn heldout_loss(
+    model: &Llama,
+    windows: &TokenWindows,
+    n_windows: usize,
+    seq_len: usize,
+) -> f64 {
     let device = Device::flex();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let n_windows = n_windows.min(windows.n_windows()).max(1);
@@ -34,10 +39,13 @@ pub fn heldout_loss(model: &Llama, windows: &TokenWindows, n_windows: usize, seq
             targets.extend(t);
         }
         let inputs = Tensor::<2, Int>::from_data(TensorData::new(inputs, [rows, seq_len]), &device);
-        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [rows * seq_len]), &device);
+        let targets =
+            Tensor::<1, Int>::from_data(TensorData::new(targets, [rows * seq_len]), &device);
         let logits = model.forward(inputs);
         let vocab = logits.dims()[2];
-        let loss = loss_fn.forward(logits.reshape([rows * seq_len, vocab]), targets).into_scalar::<f32>();
+        let loss = loss_fn
+            .forward(logits.reshape([rows * seq_len, vocab]), targets)
+            .into_scalar::<f32>();
         total += loss as f64 * rows as f64;
         count += rows;
         window_idx += rows;
@@ -117,7 +125,9 @@ pub fn complete_fim(
     let device = Device::flex();
     let mut prefix = encoder.encode(&task.prefix)?;
     let mut suffix = encoder.encode(&task.suffix)?;
-    let context = config.max_position_embeddings.saturating_sub(max_new_tokens + 3);
+    let context = config
+        .max_position_embeddings
+        .saturating_sub(max_new_tokens + 3);
     let suffix_budget = (context / 4).min(suffix.len());
     suffix.truncate(suffix_budget);
     if prefix.len() + suffix.len() > context {
@@ -135,7 +145,12 @@ pub fn complete_fim(
     let mut generated = Vec::new();
     let end_of_text = special_id(SpecialToken::EndOfText);
     for _ in 0..max_new_tokens {
-        let next = logits.argmax(1).into_data().iter::<i64>().next().unwrap_or(0) as u32;
+        let next = logits
+            .argmax(1)
+            .into_data()
+            .iter::<i64>()
+            .next()
+            .unwrap_or(0) as u32;
         if next == end_of_text || next < SpecialToken::ALL.len() as u32 {
             break;
         }
@@ -152,7 +167,12 @@ pub fn complete_fim(
 }
 
 /// Fraction of `tasks` whose generated line equals the expected one (trailing spaces ignored).
-pub fn fim_exact_match(model: &Llama, config: &LlamaConfig, encoder: &TextEncoder, tasks: &[FimTask]) -> Result<f64> {
+pub fn fim_exact_match(
+    model: &Llama,
+    config: &LlamaConfig,
+    encoder: &TextEncoder,
+    tasks: &[FimTask],
+) -> Result<f64> {
     let mut hits = 0;
     for task in tasks {
         let generated = complete_fim(model, config, encoder, task, 32)?;

@@ -36,13 +36,19 @@ impl<'a> FimSplit<'a> {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let lo_byte = char_to_byte(text, lo);
         let hi_byte = char_to_byte(text, hi);
-        FimSplit { prefix: &text[..lo_byte], middle: &text[lo_byte..hi_byte], suffix: &text[hi_byte..] }
+        FimSplit {
+            prefix: &text[..lo_byte],
+            middle: &text[lo_byte..hi_byte],
+            suffix: &text[hi_byte..],
+        }
     }
 }
 
 /// Byte offset of the `char_idx`-th character (or `text.len()` past the end).
 fn char_to_byte(text: &str, char_idx: usize) -> usize {
-    text.char_indices().nth(char_idx).map_or(text.len(), |(byte, _)| byte)
+    text.char_indices()
+        .nth(char_idx)
+        .map_or(text.len(), |(byte, _)| byte)
 }
 
 /// One piece of a training document after the transform: text or a special token.
@@ -158,7 +164,12 @@ pub struct TransformOptions {
 
 impl Default for TransformOptions {
     fn default() -> Self {
-        TransformOptions { fim_rate: 0.5, spm_rate: 0.5, chunk_bytes: 1600, file_sep_rate: 0.2 }
+        TransformOptions {
+            fim_rate: 0.5,
+            spm_rate: 0.5,
+            chunk_bytes: 1600,
+            file_sep_rate: 0.2,
+        }
     }
 }
 
@@ -204,7 +215,11 @@ pub fn transform_document<'a>(
                 open_plain = false;
             }
             let split = FimSplit::random(chunk, rng);
-            let mode = if rng.unit() < options.spm_rate { FimMode::Spm } else { FimMode::Psm };
+            let mode = if rng.unit() < options.spm_rate {
+                FimMode::Spm
+            } else {
+                FimMode::Psm
+            };
             pieces.extend(fim_pieces(&split, mode));
         } else {
             pieces.push(Piece::Text(chunk));

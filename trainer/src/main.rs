@@ -76,16 +76,36 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     match Cli::parse().command {
-        Command::Tokenizer { corpus, vocab_size, max_bytes, out } => run::tokenizer(&corpus, vocab_size, max_bytes, &out),
-        Command::Prepare { corpus, tokenizer, out, max_train_bytes, seed } => {
-            run::prepare(&corpus, &tokenizer, &out, max_train_bytes, seed)
-        }
-        Command::Train { config, out, resume, total_steps } => run::train(config.as_deref(), &out, resume, total_steps),
+        Command::Tokenizer {
+            corpus,
+            vocab_size,
+            max_bytes,
+            out,
+        } => run::tokenizer(&corpus, vocab_size, max_bytes, &out),
+        Command::Prepare {
+            corpus,
+            tokenizer,
+            out,
+            max_train_bytes,
+            seed,
+        } => run::prepare(&corpus, &tokenizer, &out, max_train_bytes, seed),
+        Command::Train {
+            config,
+            out,
+            resume,
+            total_steps,
+        } => run::train(config.as_deref(), &out, resume, total_steps),
         Command::Export { run, out } => run::export(&run, &out),
-        Command::Sample { model, prompt, suffix, max_tokens } => {
-            ghostline_train::sample::sample(&model, &prompt, suffix.as_deref(), max_tokens)
-        }
+        Command::Sample {
+            model,
+            prompt,
+            suffix,
+            max_tokens,
+        } => ghostline_train::sample::sample(&model, &prompt, suffix.as_deref(), max_tokens),
     }
 }

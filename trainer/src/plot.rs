@@ -5,10 +5,32 @@ use std::fmt::Write as _;
 /// SVG text: training loss (light: raw, dark: moving average) and held-out loss points vs step.
 pub fn loss_curve_svg(losses: &[(usize, f32)], heldout: &[(usize, f64)]) -> String {
     let (width, height, margin) = (800.0, 450.0, 55.0);
-    let max_step = losses.iter().map(|l| l.0).chain(heldout.iter().map(|h| h.0)).max().unwrap_or(1).max(1) as f64;
-    let values: Vec<f64> = losses.iter().map(|l| l.1 as f64).chain(heldout.iter().map(|h| h.1)).filter(|v| v.is_finite()).collect();
-    let y_max = values.iter().cloned().fold(f64::MIN, f64::max).max(1.0).ceil();
-    let y_min = values.iter().cloned().fold(f64::MAX, f64::min).min(y_max - 1.0).floor().max(0.0);
+    let max_step = losses
+        .iter()
+        .map(|l| l.0)
+        .chain(heldout.iter().map(|h| h.0))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let values: Vec<f64> = losses
+        .iter()
+        .map(|l| l.1 as f64)
+        .chain(heldout.iter().map(|h| h.1))
+        .filter(|v| v.is_finite())
+        .collect();
+    let y_max = values
+        .iter()
+        .cloned()
+        .fold(f64::MIN, f64::max)
+        .max(1.0)
+        .ceil();
+    let y_min = values
+        .iter()
+        .cloned()
+        .fold(f64::MAX, f64::min)
+        .min(y_max - 1.0)
+        .floor()
+        .max(0.0);
     let x = |step: f64| margin + step / max_step * (width - 2.0 * margin);
     let y = |v: f64| height - margin - (v - y_min) / (y_max - y_min) * (height - 2.0 * margin);
     let mut svg = String::new();
@@ -28,7 +50,12 @@ pub fn loss_curve_svg(losses: &[(usize, f32)], heldout: &[(usize, f64)]) -> Stri
             yt = y(v) + 4.0
         );
         let s = max_step * tick as f64 / 5.0;
-        let _ = write!(svg, "<text x=\"{xx:.1}\" y=\"{yb}\" text-anchor=\"middle\">{s:.0}</text>", xx = x(s), yb = height - margin + 18.0);
+        let _ = write!(
+            svg,
+            "<text x=\"{xx:.1}\" y=\"{yb}\" text-anchor=\"middle\">{s:.0}</text>",
+            xx = x(s),
+            yb = height - margin + 18.0
+        );
     }
     let _ = write!(
         svg,
@@ -39,22 +66,40 @@ pub fn loss_curve_svg(losses: &[(usize, f32)], heldout: &[(usize, f64)]) -> Stri
         m = margin
     );
     let polyline = |points: &[(f64, f64)], style: &str| {
-        let pts: Vec<String> = points.iter().map(|(s, v)| format!("{:.1},{:.1}", x(*s), y(*v))).collect();
-        format!("<polyline fill=\"none\" {style} points=\"{}\"/>", pts.join(" "))
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(s, v)| format!("{:.1},{:.1}", x(*s), y(*v)))
+            .collect();
+        format!(
+            "<polyline fill=\"none\" {style} points=\"{}\"/>",
+            pts.join(" ")
+        )
     };
-    let raw: Vec<(f64, f64)> = losses.iter().map(|(s, l)| (*s as f64, *l as f64)).filter(|p| p.1.is_finite()).collect();
+    let raw: Vec<(f64, f64)> = losses
+        .iter()
+        .map(|(s, l)| (*s as f64, *l as f64))
+        .filter(|p| p.1.is_finite())
+        .collect();
     svg.push_str(&polyline(&raw, "stroke=\"#bbb\" stroke-width=\"1\""));
     let window = 50usize;
     let smooth: Vec<(f64, f64)> = (0..raw.len())
         .map(|i| {
             let lo = i.saturating_sub(window - 1);
             let slice = &raw[lo..=i];
-            (raw[i].0, slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64)
+            (
+                raw[i].0,
+                slice.iter().map(|p| p.1).sum::<f64>() / slice.len() as f64,
+            )
         })
         .collect();
     svg.push_str(&polyline(&smooth, "stroke=\"#1f5fbf\" stroke-width=\"2\""));
     for (s, v) in heldout {
-        let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"#c0392b\"/>", x(*s as f64), y(*v));
+        let _ = write!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"#c0392b\"/>",
+            x(*s as f64),
+            y(*v)
+        );
     }
     svg.push_str("</svg>\n");
     svg

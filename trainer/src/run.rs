@@ -27,9 +27,16 @@ pub fn tokenizer(corpus: &Path, vocab_size: usize, max_bytes: usize, out: &Path)
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    tokenizer.save(out, false).map_err(|e| anyhow!("saving {}: {e}", out.display()))?;
+    tokenizer
+        .save(out, false)
+        .map_err(|e| anyhow!("saving {}: {e}", out.display()))?;
     let encoder = TextEncoder::new(tokenizer);
-    let sample: String = documents.iter().rev().take(200).map(|d| d.text.as_str()).collect();
+    let sample: String = documents
+        .iter()
+        .rev()
+        .take(200)
+        .map(|d| d.text.as_str())
+        .collect();
     let n_tokens = encoder.encode(&sample)?.len();
     info!(
         "tokenizer: vocab {vocab_size}, trained on {} documents in {:.1}s, {:.2} bytes/token on a sample",
@@ -41,11 +48,20 @@ pub fn tokenizer(corpus: &Path, vocab_size: usize, max_bytes: usize, out: &Path)
 }
 
 /// `ghostline-train prepare`: encodes the corpus into `train.tokens` and `heldout.tokens`.
-pub fn prepare(corpus_dir: &Path, tokenizer_path: &Path, out: &Path, max_train_bytes: usize, seed: u64) -> Result<()> {
+pub fn prepare(
+    corpus_dir: &Path,
+    tokenizer_path: &Path,
+    out: &Path,
+    max_train_bytes: usize,
+    seed: u64,
+) -> Result<()> {
     let encoder = TextEncoder::new(load_tokenizer(tokenizer_path)?);
     std::fs::create_dir_all(out)?;
     let options = TransformOptions::default();
-    for (name, max_bytes, transform) in [("train", Some(max_train_bytes), Some(&options)), ("heldout", None, None)] {
+    for (name, max_bytes, transform) in [
+        ("train", Some(max_train_bytes), Some(&options)),
+        ("heldout", None, None),
+    ] {
         let started = Instant::now();
         let documents = read_documents(&corpus_dir.join(format!("{name}.jsonl")), max_bytes)?;
         let n_bytes: usize = documents.iter().map(|d| d.text.len()).sum();
@@ -55,8 +71,16 @@ pub fn prepare(corpus_dir: &Path, tokenizer_path: &Path, out: &Path, max_train_b
             "documents": documents.len(), "bytes": n_bytes, "tokens": tokens.len(),
             "fim": transform.is_some(), "seed": seed,
         });
-        std::fs::write(out.join(format!("{name}.json")), serde_json::to_string_pretty(&summary)?)?;
-        info!("{name}: {} documents, {n_bytes} bytes -> {} tokens in {:.1}s", documents.len(), tokens.len(), started.elapsed().as_secs_f64());
+        std::fs::write(
+            out.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&summary)?,
+        )?;
+        info!(
+            "{name}: {} documents, {n_bytes} bytes -> {} tokens in {:.1}s",
+            documents.len(),
+            tokens.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -65,36 +89,66 @@ pub fn prepare(corpus_dir: &Path, tokenizer_path: &Path, out: &Path, max_train_b
 ///
 /// `total_steps` (resume only) changes the schedule's length from the current step on (the cosine
 /// is recomputed for the new length); the change is written into `run_config.json`.
-pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: Option<usize>) -> Result<()> {
+pub fn train(
+    config_path: Option<&Path>,
+    out: &Path,
+    resume: bool,
+    total_steps: Option<usize>,
+) -> Result<()> {
     use_flex_by_default();
     let run_config = out.join("run_config.json");
     let checkpoint = out.join("checkpoint");
     let config: TrainConfig = if resume {
-        let mut config: TrainConfig =
-            serde_json::from_str(&std::fs::read_to_string(&run_config).with_context(|| format!("reading {}", run_config.display()))?)?;
+        let mut config: TrainConfig = serde_json::from_str(
+            &std::fs::read_to_string(&run_config)
+                .with_context(|| format!("reading {}", run_config.display()))?,
+        )?;
         if let Some(total_steps) = total_steps {
-            info!("schedule length changed from {} to {total_steps} steps", config.total_steps);
+            info!(
+                "schedule length changed from {} to {total_steps} steps",
+                config.total_steps
+            );
             config.total_steps = total_steps;
             std::fs::write(&run_config, serde_json::to_string_pretty(&config)?)?;
         }
         config
     } else {
-        anyhow::ensure!(total_steps.is_none(), "--total-steps is for --resume; set total_steps in the config");
+        anyhow::ensure!(
+            total_steps.is_none(),
+            "--total-steps is for --resume; set total_steps in the config"
+        );
         let path = config_path.ok_or_else(|| anyhow!("--config is required for a new run"))?;
-        let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
-            .with_context(|| format!("parsing {}", path.display()))?;
-        anyhow::ensure!(!checkpoint.exists(), "{} already has a checkpoint: use --resume", out.display());
+        let config: TrainConfig = serde_json::from_str(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", path.display()))?;
+        anyhow::ensure!(
+            !checkpoint.exists(),
+            "{} already has a checkpoint: use --resume",
+            out.display()
+        );
         std::fs::create_dir_all(out)?;
         std::fs::write(&run_config, serde_json::to_string_pretty(&config)?)?;
         config
     };
-    let train_windows = TokenWindows::new(read_tokens(&config.data_dir.join("train.tokens"))?, config.seq_len)?;
-    let heldout_windows = TokenWindows::new(read_tokens(&config.data_dir.join("heldout.tokens"))?, config.seq_len)?;
+    let train_windows = TokenWindows::new(
+        read_tokens(&config.data_dir.join("train.tokens"))?,
+        config.seq_len,
+    )?;
+    let heldout_windows = TokenWindows::new(
+        read_tokens(&config.data_dir.join("heldout.tokens"))?,
+        config.seq_len,
+    )?;
     let encoder = TextEncoder::new(load_tokenizer(&config.tokenizer)?);
     let heldout_documents = read_documents(&config.heldout_documents, None)?;
     let tasks = fim_tasks(&heldout_documents, config.fim_eval_samples, 7);
 
-    let mut trainer = if resume { Trainer::resume(config.clone(), &checkpoint)? } else { Trainer::new(config.clone()) };
+    let mut trainer = if resume {
+        Trainer::resume(config.clone(), &checkpoint)?
+    } else {
+        Trainer::new(config.clone())
+    };
     let n_params = config.model.n_params();
     info!(
         "run {}: {n_params} parameters, {} training tokens available ({} windows), step {}/{}",
@@ -104,9 +158,11 @@ pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: 
         trainer.state.step,
         config.total_steps
     );
-    let progress = ProgressBar::new(config.total_steps as u64).with_position(trainer.state.step as u64);
+    let progress =
+        ProgressBar::new(config.total_steps as u64).with_position(trainer.state.step as u64);
     progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}").expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}")
+            .expect("valid template"),
     );
     let session_start = Instant::now();
     let session_first_step = trainer.state.step;
@@ -116,7 +172,12 @@ pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: 
     let evaluate = |trainer: &mut Trainer| -> Result<()> {
         let started = Instant::now();
         let model = trainer.inference_model();
-        let loss = heldout_loss(&model, &heldout_windows, config.eval_windows, config.seq_len);
+        let loss = heldout_loss(
+            &model,
+            &heldout_windows,
+            config.eval_windows,
+            config.seq_len,
+        );
         let em = fim_exact_match(&model, &config.model, &encoder, &tasks)?;
         let record = EvalRecord {
             step: trainer.state.step,
@@ -126,45 +187,88 @@ pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: 
             fim_exact_match: em,
             fim_samples: tasks.len(),
         };
-        info!("eval at step {}: held-out loss {loss:.4} (ppl {:.2}), FIM exact match {:.1}% of {} ({:.1}s)",
-            record.step, record.heldout_perplexity, em * 100.0, tasks.len(), started.elapsed().as_secs_f64());
+        info!(
+            "eval at step {}: held-out loss {loss:.4} (ppl {:.2}), FIM exact match {:.1}% of {} ({:.1}s)",
+            record.step,
+            record.heldout_perplexity,
+            em * 100.0,
+            tasks.len(),
+            started.elapsed().as_secs_f64()
+        );
         trainer.state.evals.push(record);
         Ok(())
     };
     let save = |trainer: &mut Trainer| -> Result<()> {
         trainer.state.elapsed_secs = elapsed_before + session_start.elapsed().as_secs_f64();
         trainer.save_checkpoint(&checkpoint)?;
-        let heldout: Vec<(usize, f64)> = trainer.state.evals.iter().map(|e| (e.step, e.heldout_loss)).collect();
-        std::fs::write(out.join("loss.svg"), loss_curve_svg(&trainer.state.losses, &heldout))?;
-        std::fs::write(out.join("evals.json"), serde_json::to_string_pretty(&trainer.state.evals)?)?;
-        info!("checkpoint at step {} ({} tokens, {:.0}s of training)", trainer.state.step, trainer.state.tokens_seen, trainer.state.elapsed_secs);
+        let heldout: Vec<(usize, f64)> = trainer
+            .state
+            .evals
+            .iter()
+            .map(|e| (e.step, e.heldout_loss))
+            .collect();
+        std::fs::write(
+            out.join("loss.svg"),
+            loss_curve_svg(&trainer.state.losses, &heldout),
+        )?;
+        std::fs::write(
+            out.join("evals.json"),
+            serde_json::to_string_pretty(&trainer.state.evals)?,
+        )?;
+        info!(
+            "checkpoint at step {} ({} tokens, {:.0}s of training)",
+            trainer.state.step, trainer.state.tokens_seen, trainer.state.elapsed_secs
+        );
         Ok(())
     };
     while trainer.state.step < config.total_steps {
         let loss = trainer.step(&train_windows)?;
         let step = trainer.state.step;
         let session_secs = session_start.elapsed().as_secs_f64();
-        let tokens_per_sec = ((step - session_first_step) * tokens_per_step) as f64 / session_secs.max(1e-9);
-        let recent: Vec<f32> = trainer.state.losses.iter().rev().take(20).map(|l| l.1).collect();
+        let tokens_per_sec =
+            ((step - session_first_step) * tokens_per_step) as f64 / session_secs.max(1e-9);
+        let recent: Vec<f32> = trainer
+            .state
+            .losses
+            .iter()
+            .rev()
+            .take(20)
+            .map(|l| l.1)
+            .collect();
         let mean_loss = recent.iter().sum::<f32>() / recent.len() as f32;
         progress.set_position(step as u64);
-        progress.set_message(format!("loss {mean_loss:.3} lr {:.2e} {tokens_per_sec:.0} tok/s", learning_rate(&config, step - 1)));
+        progress.set_message(format!(
+            "loss {mean_loss:.3} lr {:.2e} {tokens_per_sec:.0} tok/s",
+            learning_rate(&config, step - 1)
+        ));
         if step % 10 == 0 || step == 1 {
-            let eta = (config.total_steps - step) as f64 * session_secs / (step - session_first_step) as f64;
-            info!("step {step}/{} loss {loss:.4} (20-step mean {mean_loss:.4}) lr {:.2e} {tokens_per_sec:.0} tok/s, ETA {:.1} min",
-                config.total_steps, learning_rate(&config, step - 1), eta / 60.0);
+            let eta = (config.total_steps - step) as f64 * session_secs
+                / (step - session_first_step) as f64;
+            info!(
+                "step {step}/{} loss {loss:.4} (20-step mean {mean_loss:.4}) lr {:.2e} {tokens_per_sec:.0} tok/s, ETA {:.1} min",
+                config.total_steps,
+                learning_rate(&config, step - 1),
+                eta / 60.0
+            );
         }
         let stop_requested = out.join("STOP").exists();
-        if config.eval_every_steps > 0 && step % config.eval_every_steps == 0 && step < config.total_steps {
+        if config.eval_every_steps > 0
+            && step % config.eval_every_steps == 0
+            && step < config.total_steps
+        {
             evaluate(&mut trainer)?;
             save(&mut trainer)?;
             last_checkpoint = Instant::now();
-        } else if last_checkpoint.elapsed().as_secs() >= config.checkpoint_every_secs || stop_requested {
+        } else if last_checkpoint.elapsed().as_secs() >= config.checkpoint_every_secs
+            || stop_requested
+        {
             save(&mut trainer)?;
             last_checkpoint = Instant::now();
         }
         if stop_requested {
-            info!("STOP file found: checkpoint saved at step {step}, exiting (resume with --resume)");
+            info!(
+                "STOP file found: checkpoint saved at step {step}, exiting (resume with --resume)"
+            );
             let _ = std::fs::remove_file(out.join("STOP"));
             return Ok(());
         }
@@ -174,7 +278,12 @@ pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: 
         evaluate(&mut trainer)?;
     }
     save(&mut trainer)?;
-    info!("done: {} steps, {} tokens, {:.1} min of training", trainer.state.step, trainer.state.tokens_seen, trainer.state.elapsed_secs / 60.0);
+    info!(
+        "done: {} steps, {} tokens, {:.1} min of training",
+        trainer.state.step,
+        trainer.state.tokens_seen,
+        trainer.state.elapsed_secs / 60.0
+    );
     Ok(())
 }
 
@@ -182,7 +291,8 @@ pub fn train(config_path: Option<&Path>, out: &Path, resume: bool, total_steps: 
 /// run's latest checkpoint into `out` (a model directory the engine loads).
 pub fn export(run: &Path, out: &Path) -> Result<()> {
     use_flex_by_default();
-    let config: TrainConfig = serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json"))?)?;
+    let config: TrainConfig =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json"))?)?;
     let device = Device::flex();
     let model_path = run.join("checkpoint").join("model.bpk");
     let model = config
@@ -200,13 +310,26 @@ pub fn export(run: &Path, out: &Path) -> Result<()> {
     );
     std::fs::create_dir_all(out)?;
     let mut model_config: LlamaConfig = config.model.clone();
-    model_config.eos_token_id = Some(TokenIds::One(crate::tokenizer::special_id(crate::fim::SpecialToken::EndOfText)));
-    model_config.save(&out.join("config.json")).map_err(|e| anyhow!("{e}"))?;
-    model.save_safetensors(&model_config, &out.join("model.safetensors")).map_err(|e| anyhow!("{e}"))?;
+    model_config.eos_token_id = Some(TokenIds::One(crate::tokenizer::special_id(
+        crate::fim::SpecialToken::EndOfText,
+    )));
+    model_config
+        .save(&out.join("config.json"))
+        .map_err(|e| anyhow!("{e}"))?;
+    model
+        .save_safetensors(&model_config, &out.join("model.safetensors"))
+        .map_err(|e| anyhow!("{e}"))?;
     std::fs::copy(&config.tokenizer, out.join("tokenizer.json"))
         .with_context(|| format!("copying {}", config.tokenizer.display()))?;
-    let state: crate::trainer::TrainState =
-        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint").join("state.json"))?)?;
-    info!("exported step {} ({} tokens) of {} to {}", state.step, state.tokens_seen, run.display(), out.display());
+    let state: crate::trainer::TrainState = serde_json::from_str(&std::fs::read_to_string(
+        run.join("checkpoint").join("state.json"),
+    )?)?;
+    info!(
+        "exported step {} ({} tokens) of {} to {}",
+        state.step,
+        state.tokens_seen,
+        run.display(),
+        out.display()
+    );
     Ok(())
 }

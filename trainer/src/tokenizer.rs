@@ -16,8 +16,14 @@ use tokenizers::{AddedToken, Tokenizer, TokenizerBuilder, TokenizerImpl};
 use crate::fim::{Piece, SpecialToken};
 
 /// Trains a byte-level BPE with `vocab_size` entries (special tokens included) on `texts`.
-pub fn train_tokenizer<'a>(texts: impl Iterator<Item = &'a str> + Send, vocab_size: usize) -> Result<Tokenizer> {
-    let special: Vec<AddedToken> = SpecialToken::ALL.iter().map(|t| AddedToken::from(t.as_str(), true)).collect();
+pub fn train_tokenizer<'a>(
+    texts: impl Iterator<Item = &'a str> + Send,
+    vocab_size: usize,
+) -> Result<Tokenizer> {
+    let special: Vec<AddedToken> = SpecialToken::ALL
+        .iter()
+        .map(|t| AddedToken::from(t.as_str(), true))
+        .collect();
     let mut trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab_size)
         .min_frequency(2)
@@ -27,16 +33,23 @@ pub fn train_tokenizer<'a>(texts: impl Iterator<Item = &'a str> + Send, vocab_si
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .build();
     let byte_level = ByteLevel::new(false, true, true);
-    let mut tokenizer: TokenizerImpl<BPE, NormalizerWrapper, ByteLevel, PostProcessorWrapper, ByteLevel> =
-        TokenizerBuilder::new()
-            .with_model(BPE::default())
-            .with_normalizer(None)
-            .with_pre_tokenizer(Some(byte_level))
-            .with_post_processor(None)
-            .with_decoder(Some(byte_level))
-            .build()
-            .map_err(|e| anyhow!("building the tokenizer: {e}"))?;
-    tokenizer.train(&mut trainer, texts).map_err(|e| anyhow!("training the tokenizer: {e}"))?;
+    let mut tokenizer: TokenizerImpl<
+        BPE,
+        NormalizerWrapper,
+        ByteLevel,
+        PostProcessorWrapper,
+        ByteLevel,
+    > = TokenizerBuilder::new()
+        .with_model(BPE::default())
+        .with_normalizer(None)
+        .with_pre_tokenizer(Some(byte_level))
+        .with_post_processor(None)
+        .with_decoder(Some(byte_level))
+        .build()
+        .map_err(|e| anyhow!("building the tokenizer: {e}"))?;
+    tokenizer
+        .train(&mut trainer, texts)
+        .map_err(|e| anyhow!("training the tokenizer: {e}"))?;
     let tokenizer: Tokenizer = tokenizer.into();
     check_special_ids(&tokenizer)?;
     Ok(tokenizer)
@@ -44,7 +57,8 @@ pub fn train_tokenizer<'a>(texts: impl Iterator<Item = &'a str> + Send, vocab_si
 
 /// Loads a `tokenizer.json` and checks that its special tokens have the ids we train with.
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
-    let tokenizer = Tokenizer::from_file(path).map_err(|e| anyhow!("loading {}: {e}", path.display()))?;
+    let tokenizer =
+        Tokenizer::from_file(path).map_err(|e| anyhow!("loading {}: {e}", path.display()))?;
     check_special_ids(&tokenizer)?;
     Ok(tokenizer)
 }
@@ -52,14 +66,21 @@ pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
 fn check_special_ids(tokenizer: &Tokenizer) -> Result<()> {
     for (expected, token) in SpecialToken::ALL.iter().enumerate() {
         let id = tokenizer.token_to_id(token.as_str());
-        ensure!(id == Some(expected as u32), "special token {} has id {id:?}, expected {expected}", token.as_str());
+        ensure!(
+            id == Some(expected as u32),
+            "special token {} has id {id:?}, expected {expected}",
+            token.as_str()
+        );
     }
     Ok(())
 }
 
 /// The id of a special token (fixed by [`SpecialToken::ALL`]'s order).
 pub fn special_id(token: SpecialToken) -> u32 {
-    SpecialToken::ALL.iter().position(|t| *t == token).expect("in ALL") as u32
+    SpecialToken::ALL
+        .iter()
+        .position(|t| *t == token)
+        .expect("in ALL") as u32
 }
 
 /// Encodes ordinary text: special-token strings inside it are NOT turned into special tokens
@@ -80,7 +101,10 @@ impl TextEncoder {
         if text.is_empty() {
             return Ok(Vec::new());
         }
-        let encoding = self.tokenizer.encode_fast(text, false).map_err(|e| anyhow!("encoding: {e}"))?;
+        let encoding = self
+            .tokenizer
+            .encode_fast(text, false)
+            .map_err(|e| anyhow!("encoding: {e}"))?;
         Ok(encoding.get_ids().to_vec())
     }
 
@@ -97,7 +121,9 @@ impl TextEncoder {
 
     /// Text of `ids`, special tokens included.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.tokenizer.decode(ids, false).map_err(|e| anyhow!("decoding: {e}"))
+        self.tokenizer
+            .decode(ids, false)
+            .map_err(|e| anyhow!("decoding: {e}"))
     }
 
     /// The wrapped tokenizer.

@@ -65,7 +65,10 @@ pub fn learning_rate(config: &TrainConfig, step: usize) -> f64 {
     if step < config.warmup_steps {
         return config.learning_rate * (step + 1) as f64 / config.warmup_steps as f64;
     }
-    let decay_steps = config.total_steps.saturating_sub(config.warmup_steps).max(1);
+    let decay_steps = config
+        .total_steps
+        .saturating_sub(config.warmup_steps)
+        .max(1);
     let progress = ((step - config.warmup_steps) as f64 / decay_steps as f64).min(1.0);
     let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
     config.min_learning_rate + (config.learning_rate - config.min_learning_rate) * cosine
@@ -139,7 +142,14 @@ impl Trainer {
         let model = config.model.init_seeded(&device, config.seed);
         let optimizer = optimizer_config(&config).init();
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        Trainer { config, model, optimizer, loss_fn, device, state: TrainState::default() }
+        Trainer {
+            config,
+            model,
+            optimizer,
+            loss_fn,
+            device,
+            state: TrainState::default(),
+        }
     }
 
     /// Restores a run from `checkpoint_dir` (written by [`Trainer::save_checkpoint`]).
@@ -156,8 +166,10 @@ impl Trainer {
             .load(&optim_path)
             .map_err(|e| anyhow!("loading {}: {e:?}", optim_path.display()))?;
         let state_path = checkpoint_dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path).with_context(|| format!("reading {}", state_path.display()))?;
-        trainer.state = serde_json::from_str(&text).with_context(|| format!("parsing {}", state_path.display()))?;
+        let text = std::fs::read_to_string(&state_path)
+            .with_context(|| format!("reading {}", state_path.display()))?;
+        trainer.state = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", state_path.display()))?;
         Ok(trainer)
     }
 
@@ -166,8 +178,13 @@ impl Trainer {
         let tmp = dir.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        self.model.clone().save_file(tmp.join("model.bpk")).map_err(|e| anyhow!("saving model: {e:?}"))?;
-        self.optimizer.save(tmp.join("optimizer.bpk")).map_err(|e| anyhow!("saving optimizer: {e:?}"))?;
+        self.model
+            .clone()
+            .save_file(tmp.join("model.bpk"))
+            .map_err(|e| anyhow!("saving model: {e:?}"))?;
+        self.optimizer
+            .save(tmp.join("optimizer.bpk"))
+            .map_err(|e| anyhow!("saving optimizer: {e:?}"))?;
         std::fs::write(tmp.join("state.json"), serde_json::to_string(&self.state)?)?;
         let old = dir.with_extension("old");
         let _ = std::fs::remove_dir_all(&old);
@@ -183,13 +200,21 @@ impl Trainer {
     pub fn step(&mut self, windows: &TokenWindows) -> Result<f32> {
         let (batch, seq) = (self.config.batch_size, self.config.seq_len);
         let (inputs, targets) = windows.batch(self.state.step, batch);
-        let inputs = Tensor::<2, Int>::from_data(TensorData::new(inputs, [batch, seq]), &self.device);
-        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch * seq]), &self.device);
+        let inputs =
+            Tensor::<2, Int>::from_data(TensorData::new(inputs, [batch, seq]), &self.device);
+        let targets =
+            Tensor::<1, Int>::from_data(TensorData::new(targets, [batch * seq]), &self.device);
         let logits = self.model.forward(inputs); // [batch, seq, vocab]
         let vocab = logits.dims()[2];
-        let loss = self.loss_fn.forward(logits.reshape([batch * seq, vocab]), targets);
+        let loss = self
+            .loss_fn
+            .forward(logits.reshape([batch * seq, vocab]), targets);
         let loss_value = loss.clone().into_scalar::<f32>();
-        anyhow::ensure!(loss_value.is_finite(), "loss is {loss_value} at step {}", self.state.step);
+        anyhow::ensure!(
+            loss_value.is_finite(),
+            "loss is {loss_value} at step {}",
+            self.state.step
+        );
         let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
         clip_global_norm(&self.model, &mut grads, self.config.grad_clip_norm);
         let lr = learning_rate(&self.config, self.state.step);
@@ -239,7 +264,10 @@ pub fn clip_global_norm(model: &Llama, grads: &mut GradientsParams, max_norm: f3
     model.visit(&mut norm);
     let total = norm.total.map_or(0.0, |t| t.into_scalar::<f32>()).sqrt();
     if total > max_norm && total.is_finite() {
-        let mut scale = Scale { grads, factor: max_norm / (total + 1e-6) };
+        let mut scale = Scale {
+            grads,
+            factor: max_norm / (total + 1e-6),
+        };
         model.visit(&mut scale);
     }
     total

@@ -78,12 +78,21 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_run() {
 
     assert_eq!(resumed.state.step, straight.state.step);
     assert_eq!(resumed.state.tokens_seen, straight.state.tokens_seen);
-    assert_eq!(resumed.state.losses, straight.state.losses, "loss history differs");
+    assert_eq!(
+        resumed.state.losses, straight.state.losses,
+        "loss history differs"
+    );
     let (a, b) = (weights(&straight), weights(&resumed));
     assert_eq!(a.len(), b.len());
     for ((name_a, data_a), (name_b, data_b)) in a.iter().zip(&b) {
         assert_eq!(name_a, name_b);
-        assert!(data_a.iter().zip(data_b).all(|(x, y)| x.to_bits() == y.to_bits()), "{name_a} differs after resume");
+        assert!(
+            data_a
+                .iter()
+                .zip(data_b)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name_a} differs after resume"
+        );
     }
     // Training moved the weights (so the comparison above is not vacuous).
     let fresh = weights(&Trainer::new(config));

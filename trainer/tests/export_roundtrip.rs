@@ -15,7 +15,9 @@ fn exported_model_loads_and_matches_the_trained_module() {
     let dir = std::env::temp_dir().join(format!("ghostline-train-export-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let texts: Vec<String> = (0..50).map(|i| format!("fn f{i}() -> u32 {{\n    {i}\n}}\n")).collect();
+    let texts: Vec<String> = (0..50)
+        .map(|i| format!("fn f{i}() -> u32 {{\n    {i}\n}}\n"))
+        .collect();
     let tokenizer = train_tokenizer(texts.iter().map(|t| t.as_str()), 300).unwrap();
     let vocab = tokenizer.get_vocab_size(true);
     let tokenizer_path = dir.join("tokenizer.json");
@@ -52,8 +54,14 @@ fn exported_model_loads_and_matches_the_trained_module() {
     }
     let run_dir = dir.join("run");
     std::fs::create_dir_all(&run_dir).unwrap();
-    std::fs::write(run_dir.join("run_config.json"), serde_json::to_string(&config).unwrap()).unwrap();
-    trainer.save_checkpoint(&run_dir.join("checkpoint")).unwrap();
+    std::fs::write(
+        run_dir.join("run_config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    trainer
+        .save_checkpoint(&run_dir.join("checkpoint"))
+        .unwrap();
 
     let model_dir = dir.join("model");
     run::export(&run_dir, &model_dir).unwrap();
@@ -62,11 +70,22 @@ fn exported_model_loads_and_matches_the_trained_module() {
     }
     let device = Device::flex();
     let (loaded_config, loaded) = Llama::load_dir(&model_dir, &device).unwrap();
-    assert_eq!(loaded_config.eos_token_id.map(|ids| ids.to_vec()), Some(vec![0]));
+    assert_eq!(
+        loaded_config.eos_token_id.map(|ids| ids.to_vec()),
+        Some(vec![0])
+    );
     let tokens = [5u32, 9, 17, 2, 40, 41];
-    let expected = trainer.inference_model().forward(Llama::tokens_tensor(&tokens, &device)).into_data();
-    let actual = loaded.forward(Llama::tokens_tensor(&tokens, &device)).into_data();
-    let (expected, actual): (Vec<f32>, Vec<f32>) = (expected.iter::<f32>().collect(), actual.iter::<f32>().collect());
+    let expected = trainer
+        .inference_model()
+        .forward(Llama::tokens_tensor(&tokens, &device))
+        .into_data();
+    let actual = loaded
+        .forward(Llama::tokens_tensor(&tokens, &device))
+        .into_data();
+    let (expected, actual): (Vec<f32>, Vec<f32>) = (
+        expected.iter::<f32>().collect(),
+        actual.iter::<f32>().collect(),
+    );
     assert_eq!(expected.len(), actual.len());
     for (e, a) in expected.iter().zip(&actual) {
         assert!((e - a).abs() < 1e-5, "logits differ: {e} vs {a}");

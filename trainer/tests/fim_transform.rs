@@ -1,7 +1,8 @@
 //! FIM transform properties: cuts fall on char boundaries and every layout reassembles exactly.
 
 use ghostline_train::fim::{
-    FimMode, FimSplit, Piece, SpecialToken, TransformOptions, fim_pieces, reassemble, transform_document,
+    FimMode, FimSplit, Piece, SpecialToken, TransformOptions, fim_pieces, reassemble,
+    transform_document,
 };
 use ghostline_train::rng::SplitMix64;
 
@@ -20,7 +21,10 @@ fn random_splits_partition_the_text_on_char_boundaries() {
     for text in SAMPLES {
         for _ in 0..200 {
             let split = FimSplit::random(text, &mut rng);
-            assert_eq!(format!("{}{}{}", split.prefix, split.middle, split.suffix), *text);
+            assert_eq!(
+                format!("{}{}{}", split.prefix, split.middle, split.suffix),
+                *text
+            );
         }
     }
 }
@@ -33,8 +37,15 @@ fn psm_and_spm_reassemble_to_the_original() {
             let split = FimSplit::random(text, &mut rng);
             for mode in [FimMode::Psm, FimMode::Spm] {
                 let pieces = fim_pieces(&split, mode);
-                assert_eq!(pieces.last(), Some(&Piece::Special(SpecialToken::EndOfText)));
-                assert_eq!(reassemble(&pieces).as_deref(), Some(*text), "{mode:?} {split:?}");
+                assert_eq!(
+                    pieces.last(),
+                    Some(&Piece::Special(SpecialToken::EndOfText))
+                );
+                assert_eq!(
+                    reassemble(&pieces).as_deref(),
+                    Some(*text),
+                    "{mode:?} {split:?}"
+                );
             }
         }
     }
@@ -42,7 +53,11 @@ fn psm_and_spm_reassemble_to_the_original() {
 
 #[test]
 fn psm_layout_puts_the_middle_last() {
-    let split = FimSplit { prefix: "P", middle: "M", suffix: "S" };
+    let split = FimSplit {
+        prefix: "P",
+        middle: "M",
+        suffix: "S",
+    };
     use SpecialToken::*;
     assert_eq!(
         fim_pieces(&split, FimMode::Psm),
@@ -81,7 +96,11 @@ fn rebuild(pieces: &[Piece<'_>]) -> String {
     while idx < pieces.len() {
         match &pieces[idx] {
             Piece::Special(SpecialToken::FimPrefix) => {
-                let end = idx + pieces[idx..].iter().position(|p| *p == Piece::Special(SpecialToken::EndOfText)).unwrap();
+                let end = idx
+                    + pieces[idx..]
+                        .iter()
+                        .position(|p| *p == Piece::Special(SpecialToken::EndOfText))
+                        .unwrap();
                 out.push_str(&reassemble(&pieces[idx..=end]).unwrap());
                 idx = end + 1;
             }
@@ -98,16 +117,30 @@ fn rebuild(pieces: &[Piece<'_>]) -> String {
 
 #[test]
 fn document_transform_keeps_every_character_and_mixes_layouts() {
-    let text: String = (0..300).map(|i| format!("    let x{i} = \"é{i}\";\n")).collect();
-    let options = TransformOptions { chunk_bytes: 200, ..TransformOptions::default() };
+    let text: String = (0..300)
+        .map(|i| format!("    let x{i} = \"é{i}\";\n"))
+        .collect();
+    let options = TransformOptions {
+        chunk_bytes: 200,
+        ..TransformOptions::default()
+    };
     let (mut n_fim, mut n_plain, mut n_file_sep) = (0, 0, 0);
     for seed in 0..20 {
         let mut rng = SplitMix64::new(seed);
         let pieces = transform_document("crate/src/lib.rs", &text, &options, &mut rng);
         assert_eq!(rebuild(&pieces), text);
-        assert_eq!(pieces.last(), Some(&Piece::Special(SpecialToken::EndOfText)));
-        n_fim += pieces.iter().filter(|p| **p == Piece::Special(SpecialToken::FimMiddle)).count();
-        n_plain += pieces.iter().filter(|p| matches!(p, Piece::Text(t) if t.len() >= 150)).count();
+        assert_eq!(
+            pieces.last(),
+            Some(&Piece::Special(SpecialToken::EndOfText))
+        );
+        n_fim += pieces
+            .iter()
+            .filter(|p| **p == Piece::Special(SpecialToken::FimMiddle))
+            .count();
+        n_plain += pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::Text(t) if t.len() >= 150))
+            .count();
         n_file_sep += usize::from(pieces[0] == Piece::Special(SpecialToken::FileSep));
     }
     // About half the chunks become FIM examples.
@@ -117,8 +150,18 @@ fn document_transform_keeps_every_character_and_mixes_layouts() {
 
 #[test]
 fn no_fim_rate_zero_leaves_the_document_plain() {
-    let options = TransformOptions { fim_rate: 0.0, file_sep_rate: 0.0, ..TransformOptions::default() };
+    let options = TransformOptions {
+        fim_rate: 0.0,
+        file_sep_rate: 0.0,
+        ..TransformOptions::default()
+    };
     let mut rng = SplitMix64::new(3);
     let pieces = transform_document("p", "abc\ndef\n", &options, &mut rng);
-    assert_eq!(pieces, vec![Piece::Text("abc\ndef\n"), Piece::Special(SpecialToken::EndOfText)]);
+    assert_eq!(
+        pieces,
+        vec![
+            Piece::Text("abc\ndef\n"),
+            Piece::Special(SpecialToken::EndOfText)
+        ]
+    );
 }

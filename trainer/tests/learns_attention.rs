@@ -14,7 +14,9 @@ fn copy_four_back_is_learned() {
     let mut rng = SplitMix64::new(11);
     let mut tokens = Vec::new();
     for _ in 0..400 {
-        let pattern: Vec<u16> = (0..period).map(|_| rng.below(vocab as u64) as u16).collect();
+        let pattern: Vec<u16> = (0..period)
+            .map(|_| rng.below(vocab as u64) as u16)
+            .collect();
         tokens.extend((0..seq_len).map(|i| pattern[i % period]));
     }
     let windows = TokenWindows::new(tokens, seq_len).unwrap();

@@ -10,21 +10,28 @@ fn corpus() -> Vec<String> {
         docs.push(format!(
             "fn function_{i}(value: u32) -> u32 {{\n        let doubled = value * 2;\n        if doubled > {i} {{\n                return doubled;\n        }}\n        value\n}}\n"
         ));
-        docs.push(format!("def helper_{i}(x):\n    if x:\n        return x + {i}\n    return None\n\t\tpass\n"));
+        docs.push(format!(
+            "def helper_{i}(x):\n    if x:\n        return x + {i}\n    return None\n\t\tpass\n"
+        ));
     }
     docs
 }
 
 fn encoder() -> TextEncoder {
     let docs = corpus();
-    TextEncoder::new(train_tokenizer(docs.iter().map(|d| d.as_str()), 400).expect("tokenizer trains"))
+    TextEncoder::new(
+        train_tokenizer(docs.iter().map(|d| d.as_str()), 400).expect("tokenizer trains"),
+    )
 }
 
 #[test]
 fn special_tokens_have_fixed_ids() {
     let encoder = encoder();
     for (idx, token) in SpecialToken::ALL.iter().enumerate() {
-        assert_eq!(encoder.tokenizer().token_to_id(token.as_str()), Some(idx as u32));
+        assert_eq!(
+            encoder.tokenizer().token_to_id(token.as_str()),
+            Some(idx as u32)
+        );
         assert_eq!(special_id(*token), idx as u32);
     }
 }
@@ -51,7 +58,10 @@ fn special_token_strings_in_source_text_stay_text() {
     let encoder = encoder();
     let text = "let eot = \"<|endoftext|>\"; // <|fim_middle|>";
     let ids = encoder.encode(text).unwrap();
-    assert!(ids.iter().all(|&id| id >= SpecialToken::ALL.len() as u32), "{ids:?}");
+    assert!(
+        ids.iter().all(|&id| id >= SpecialToken::ALL.len() as u32),
+        "{ids:?}"
+    );
     assert_eq!(encoder.decode(&ids).unwrap(), text);
 }
 
@@ -82,5 +92,9 @@ fn frequent_indentation_runs_are_single_tokens() {
     let encoder = encoder();
     // The GPT-2 split keeps a whitespace run (minus the space that starts the next word) together.
     let ids = encoder.encode("\n        let").unwrap();
-    assert!(ids.len() <= 3, "indentation took {} tokens: {ids:?}", ids.len());
+    assert!(
+        ids.len() <= 3,
+        "indentation took {} tokens: {ids:?}",
+        ids.len()
+    );
 }
