@@ -14,7 +14,7 @@ static FILTER_HANDLE: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::
 /// `ghostline=debug`) to `log_file` when given, else stderr. A second call does nothing.
 pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_env("GHOSTLINE_LOG")
-        .or_else(|_| EnvFilter::try_new(level))
+        .or_else(|_| EnvFilter::try_new(with_quiet_probes(level)))
         .map_err(|error| anyhow::anyhow!("invalid log level {level:?}: {error}"))?;
     let (filter, handle) = reload::Layer::new(filter);
     let writer = match log_file {
@@ -49,10 +49,22 @@ pub fn set_level(level: &str) -> Result<(), String> {
     if std::env::var_os("GHOSTLINE_LOG").is_some() {
         return Ok(());
     }
-    let filter = EnvFilter::try_new(level)
+    let filter = EnvFilter::try_new(with_quiet_probes(level))
         .map_err(|error| format!("invalid log level {level:?}: {error}"))?;
     match FILTER_HANDLE.get() {
         Some(handle) => handle.reload(filter).map_err(|error| error.to_string()),
         None => Ok(()),
+    }
+}
+
+/// The GPU adapter probe of `device = auto` makes wgpu's GL backend log an ERROR on every machine
+/// without a GPU driver ("eglInitialize ... failed to load driver"), which is expected and would
+/// only alarm users; the model crate reports the device it chose itself. Silence `wgpu_hal` unless
+/// the user's filter names it.
+fn with_quiet_probes(level: &str) -> String {
+    if level.contains("wgpu_hal") {
+        level.to_string()
+    } else {
+        format!("{level},wgpu_hal=off")
     }
 }

@@ -56,14 +56,32 @@ server_bin="${GHOSTLINE_BIN:-}"
 if [[ -z "$server_bin" ]]; then
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/ghostline/target}"
   say "cargo build -p ghostline"
-  if ! (cd "$repo_root" && cargo build -q -p ghostline); then
-    echo "not ok - cargo build -p ghostline"
+  if ! (cd "$repo_root" && cargo build -q -p ghostline -p ghostline-train --bins); then
+    echo "not ok - cargo build -p ghostline -p ghostline-train"
     total_failed=1
     finish
   fi
   server_bin="$CARGO_TARGET_DIR/debug/ghostline"
 fi
 say "server: $server_bin ($("$server_bin" --version 2>/dev/null || echo 'no --version'))"
+
+# The model the editors' server runs: a seeded random model directory (real engine and loader, the
+# embedded model's tokenizer) whose suggestions are deterministic and never empty, so these tests
+# check the editor <-> server <-> engine path whatever the embedded model's training state. The
+# embedded model's own quality is measured by `ghostline eval` (docs/benchmarks.md).
+# GHOSTLINE_TEST_MODEL_PATH=embedded runs them on the embedded model instead.
+if [[ -z "${GHOSTLINE_TEST_MODEL_PATH:-}" ]]; then
+  trainer_bin="$(dirname "$server_bin")/ghostline-train"
+  GHOSTLINE_TEST_MODEL_PATH="$(mktemp -d)/seeded-model"
+  if ! (cd "$repo_root" && "$trainer_bin" random-model --out "$GHOSTLINE_TEST_MODEL_PATH" --seed 7 2>/dev/null); then
+    echo "not ok - $trainer_bin random-model"
+    total_failed=1
+    finish
+  fi
+fi
+[[ "$GHOSTLINE_TEST_MODEL_PATH" == embedded ]] && GHOSTLINE_TEST_MODEL_PATH=""
+export GHOSTLINE_TEST_MODEL_PATH
+say "model: ${GHOSTLINE_TEST_MODEL_PATH:-embedded default}"
 
 # 3. The suites.
 run_suite() { # name command...

@@ -66,6 +66,17 @@ enum Command {
         #[arg(long, default_value_t = 48)]
         max_tokens: usize,
     },
+    /// Write a small seeded random model directory with the embedded model's tokenizer: a real,
+    /// deterministic model whose suggestions are never empty, for end-to-end tests of the plumbing
+    /// (editors, server) that must not depend on how far the default model is trained.
+    RandomModel {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value = "model/weights/default/tokenizer.json")]
+        tokenizer: PathBuf,
+    },
     /// Export a run's latest checkpoint as a model directory (config.json, model.safetensors, tokenizer.json).
     Export {
         #[arg(long)]
@@ -101,6 +112,11 @@ fn main() -> Result<()> {
             total_steps,
         } => run::train(config.as_deref(), &out, resume, total_steps),
         Command::Export { run, out } => run::export(&run, &out),
+        Command::RandomModel {
+            out,
+            seed,
+            tokenizer,
+        } => run::random_model(&out, seed, &tokenizer),
         Command::Sample {
             model,
             prompt,

@@ -289,6 +289,22 @@ pub fn train(
 
 /// `ghostline-train export`: writes `config.json`, `model.safetensors` and `tokenizer.json` of the
 /// run's latest checkpoint into `out` (a model directory the engine loads).
+/// Writes config.json, model.safetensors (seeded random weights) and a copy of `tokenizer` into `out`.
+pub fn random_model(out: &Path, seed: u64, tokenizer: &Path) -> Result<()> {
+    let vocab_size = load_tokenizer(tokenizer)?.get_vocab_size(true);
+    std::fs::create_dir_all(out)?;
+    std::fs::copy(tokenizer, out.join("tokenizer.json"))
+        .with_context(|| format!("copying {}", tokenizer.display()))?;
+    let mut config = LlamaConfig::new(vocab_size, 64, 128, 2, 4, 2);
+    config.max_position_embeddings = 1024;
+    config.eos_token_id = Some(TokenIds::One(0));
+    let model = config.init_seeded(&Device::flex(), seed);
+    config.save(&out.join("config.json"))?;
+    model.save_safetensors(&config, &out.join("model.safetensors"))?;
+    info!("wrote a seeded random model (seed {seed}) to {}", out.display());
+    Ok(())
+}
+
 pub fn export(run: &Path, out: &Path) -> Result<()> {
     use_flex_by_default();
     let config: TrainConfig =

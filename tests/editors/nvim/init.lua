@@ -18,5 +18,5 @@ require("ghostline").setup({
   cmd = vim.json.decode((assert(os.getenv("GHOSTLINE_CMD"), "GHOSTLINE_CMD is not set"))),
   keymaps = true,
   debounce_ms = 30,
-  server = { maxLines = 4 },
+  server = { maxLines = 4, modelPath = (os.getenv("GHOSTLINE_TEST_MODEL_PATH") or "") ~= "" and os.getenv("GHOSTLINE_TEST_MODEL_PATH") or nil },
 })

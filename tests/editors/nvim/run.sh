@@ -36,7 +36,7 @@ editor=("$nvim_bin" -u "$here/init.lua" -i NONE -n --listen "$socket" "$work/pro
 if command -v tmux >/dev/null; then
   tmux new-session -d -s "$session" -x 100 -y 30 -c "$work/project" \
     -e "XDG_CONFIG_HOME=$XDG_CONFIG_HOME" -e "XDG_DATA_HOME=$XDG_DATA_HOME" -e "XDG_STATE_HOME=$XDG_STATE_HOME" \
-    -e "XDG_CACHE_HOME=$XDG_CACHE_HOME" -e "GHOSTLINE_PLUGIN_DIR=$GHOSTLINE_PLUGIN_DIR" -e "GHOSTLINE_CMD=$GHOSTLINE_CMD" \
+    -e "XDG_CACHE_HOME=$XDG_CACHE_HOME" -e "GHOSTLINE_PLUGIN_DIR=$GHOSTLINE_PLUGIN_DIR" -e "GHOSTLINE_CMD=$GHOSTLINE_CMD" -e "GHOSTLINE_TEST_MODEL_PATH=${GHOSTLINE_TEST_MODEL_PATH:-}" \
     -e "TERM=xterm-256color" "$(printf '%q ' "${editor[@]}")"
   export TMUX_TARGET="$session"
 else

@@ -27,11 +27,12 @@ touch "$project/Cargo.toml"
 printf 'fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn mul(a: i32, b: i32) -> i32 {\n}\n' >"$project/src/lib.rs"
 log_file="$work/server.log"
 python3 - "$work/user-data/User/settings.json" "$server_bin" "$log_file" <<'EOF'
-import json, sys
+import json, os, sys
 path, server, log = sys.argv[1:4]
 json.dump({
     "ghostline.serverPath": server,
     "ghostline.logFile": log,
+    "ghostline.modelPath": os.environ.get("GHOSTLINE_TEST_MODEL_PATH", ""),
     "ghostline.debounceMs": 30,
     "ghostline.maxLines": 4,
     "editor.inlineSuggest.enabled": True,
