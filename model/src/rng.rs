@@ -3,6 +3,16 @@
 //! Kept in-crate so results never depend on a backend's RNG or thread scheduling:
 //! the same seed gives the same weights and the same samples on every device.
 
+/// One SplitMix64 step (Steele, Lea, Flood 2014): advances `state` and returns 64 random bits.
+/// Shared by every seeded generator in the workspace (the trainer's checkpointable one too).
+pub fn splitmix64_next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64: fast, statistically fine for sampling, and trivially reproducible.
 #[derive(Debug, Clone)]
 pub struct SeededRng {
@@ -31,11 +41,7 @@ impl SeededRng {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        splitmix64_next(&mut self.state)
     }
 
     /// Uniform in `[0, 1)`.
