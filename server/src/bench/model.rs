@@ -113,22 +113,29 @@ pub fn run(mut args: ModelBenchArgs) -> anyhow::Result<()> {
     report::emit(&args.output, &report, &to_markdown(&report))
 }
 
+impl CaseResult {
+    /// A case with its identity and sizes filled in and no measurement yet.
+    fn unmeasured(args: &ModelBenchArgs, model: &str, device: &str) -> CaseResult {
+        CaseResult {
+            model: model.to_string(),
+            device: device.to_string(),
+            device_description: None,
+            n_params: None,
+            load_ms: None,
+            prompt_tokens: args.prompt_tokens,
+            decode_tokens: args.decode_tokens,
+            prefill_tokens_per_s: None,
+            decode_tokens_per_s: None,
+            prefill_ms: None,
+            decode_ms_per_token: None,
+            peak_rss_mib: None,
+            skipped: None,
+        }
+    }
+}
+
 fn spawn_case(exe: &std::path::Path, args: &ModelBenchArgs, model: &str, device: &str) -> CaseResult {
-    let skipped = |reason: String| CaseResult {
-        model: model.to_string(),
-        device: device.to_string(),
-        device_description: None,
-        n_params: None,
-        load_ms: None,
-        prompt_tokens: args.prompt_tokens,
-        decode_tokens: args.decode_tokens,
-        prefill_tokens_per_s: None,
-        decode_tokens_per_s: None,
-        prefill_ms: None,
-        decode_ms_per_token: None,
-        peak_rss_mib: None,
-        skipped: Some(reason),
-    };
+    let skipped = |reason: String| CaseResult { skipped: Some(reason), ..CaseResult::unmeasured(args, model, device) };
     let mut command = Command::new(exe);
     command.args(["bench", "model", "--case", &format!("{model}:{device}")]);
     command.args(["--prompt-tokens", &args.prompt_tokens.to_string(), "--decode-tokens", &args.decode_tokens.to_string()]);
@@ -174,21 +181,7 @@ fn spawn_case(exe: &std::path::Path, args: &ModelBenchArgs, model: &str, device:
 /// Runs one case in this process.
 fn run_case(args: &ModelBenchArgs, case: &str) -> CaseResult {
     let (model, device) = case.split_once(':').unwrap_or((case, "cpu"));
-    let mut result = CaseResult {
-        model: model.to_string(),
-        device: device.to_string(),
-        device_description: None,
-        n_params: None,
-        load_ms: None,
-        prompt_tokens: args.prompt_tokens,
-        decode_tokens: args.decode_tokens,
-        prefill_tokens_per_s: None,
-        decode_tokens_per_s: None,
-        prefill_ms: None,
-        decode_ms_per_token: None,
-        peak_rss_mib: None,
-        skipped: None,
-    };
+    let mut result = CaseResult::unmeasured(args, model, device);
     if let Err(err) = measure(args, model, device, &mut result) {
         result.skipped = Some(format!("{err:#}"));
     }

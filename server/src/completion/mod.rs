@@ -137,6 +137,19 @@ pub struct CompletionOutcome {
     pub finish_reasons: Vec<FinishReason>,
 }
 
+impl CompletionOutcome {
+    /// The items as cache entries (text still to insert and the chars right of the cursor each replaces).
+    pub fn cached_items(&self) -> Vec<cache::CachedItem> {
+        self.items
+            .iter()
+            .map(|item| cache::CachedItem {
+                insert_text: item.insert_text.clone(),
+                covers_after_chars: item.replace.len(),
+            })
+            .collect()
+    }
+}
+
 /// Errors of the pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum CompletionError {

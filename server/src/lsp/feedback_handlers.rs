@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::guard;
 use super::server::Backend;
-use crate::completion::cache::{CacheKeyText, CachedItem};
+use crate::completion::cache::CacheKeyText;
 use crate::completion::inflight::Speculation;
 use crate::completion::suggestions::SuggestionRecord;
 use crate::completion::{Trigger, TriggerDecision, complete_rope, trigger};
@@ -189,14 +189,7 @@ impl Backend {
             if let Ok(Some(outcome)) = result
                 && !outcome.cancelled
             {
-                let items: Vec<CachedItem> = outcome
-                    .items
-                    .iter()
-                    .map(|item| CachedItem {
-                        insert_text: item.insert_text.clone(),
-                        covers_after_chars: item.replace.len(),
-                    })
-                    .collect();
+                let items = outcome.cached_items();
                 shared.cache().store(&key, &items, wanted);
                 tracing::debug!(
                     items = items.len(),

@@ -294,14 +294,7 @@ impl Backend {
         timings.postprocess_ms = model_timings.postprocess_ms;
 
         if !outcome.cancelled {
-            let cached: Vec<CachedItem> = outcome
-                .items
-                .iter()
-                .map(|item| CachedItem {
-                    insert_text: item.insert_text.clone(),
-                    covers_after_chars: item.replace.len(),
-                })
-                .collect();
+            let cached = outcome.cached_items();
             shared.cache().store(&key, &cached, wanted);
         }
         if outcome.cancelled || ticket.cancel.is_cancelled() {
