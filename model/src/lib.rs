@@ -17,6 +17,7 @@
 
 pub mod bench;
 pub mod cache;
+pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod engine;

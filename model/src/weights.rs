@@ -1,14 +1,15 @@
-//! Safetensors reading (f32/f16/bf16, memory-mapped) and writing (f32), with checked names and shapes.
+//! Safetensors reading (memory-mapped; parsing and checks in `checkpoint.rs`) and writing (f32).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::Device;
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, tensor::TensorView};
 
+use crate::checkpoint::Checkpoint;
 use crate::config::LlamaConfig;
 use crate::error::ModelError;
-use crate::import::{Slot, TensorSpec, hf_tensor_specs};
+use crate::import::TensorSpec;
 use crate::llama::Llama;
 
 /// Loads weights for `config` from a safetensors file (memory-mapped).
@@ -32,79 +33,8 @@ pub fn load_safetensors_bytes(
     path: &Path,
     device: &Device,
 ) -> Result<Llama, ModelError> {
-    let tensors = SafeTensors::deserialize(bytes).map_err(|err| ModelError::Safetensors {
-        path: path.to_path_buf(),
-        message: err.to_string(),
-    })?;
-    let specs = hf_tensor_specs(config);
-    let by_slot: HashMap<Slot, &TensorSpec> = specs.iter().map(|spec| (spec.slot, spec)).collect();
-    let known: std::collections::HashSet<&str> =
-        specs.iter().map(|spec| spec.name.as_str()).collect();
-    for name in tensors.names() {
-        // Tied checkpoints sometimes still carry lm_head.weight; rotary caches are recomputed.
-        if !known.contains(name)
-            && name != "lm_head.weight"
-            && !name.ends_with("rotary_emb.inv_freq")
-        {
-            tracing::warn!(file = %path.display(), tensor = name, "ignoring tensor the config does not use");
-        }
-    }
-    let mut fetch = |slot: Slot| -> Result<Vec<f32>, ModelError> {
-        let spec = by_slot.get(&slot).ok_or_else(|| ModelError::Config {
-            path: path.to_path_buf(),
-            message: format!("internal: no tensor spec for {slot:?}"),
-        })?;
-        read_tensor(&tensors, spec, path)
-    };
-    Llama::from_fetch(config, &mut fetch, device)
-}
-
-/// Reads one tensor, checking its shape and converting it to f32.
-fn read_tensor(
-    tensors: &SafeTensors,
-    spec: &TensorSpec,
-    path: &Path,
-) -> Result<Vec<f32>, ModelError> {
-    let view = tensors
-        .tensor(&spec.name)
-        .map_err(|_| ModelError::MissingTensor {
-            path: path.to_path_buf(),
-            name: spec.name.clone(),
-            expected: spec.shape.clone(),
-        })?;
-    if view.shape() != spec.shape.as_slice() {
-        return Err(ModelError::ShapeMismatch {
-            path: path.to_path_buf(),
-            name: spec.name.clone(),
-            expected: spec.shape.clone(),
-            found: view.shape().to_vec(),
-        });
-    }
-    to_f32(&view).ok_or_else(|| ModelError::UnsupportedDtype {
-        path: path.to_path_buf(),
-        name: spec.name.clone(),
-        found: format!("{:?}", view.dtype()),
-    })
-}
-
-/// Converts a little-endian f32/f16/bf16 tensor to f32 values (`None` for other dtypes).
-fn to_f32(view: &TensorView) -> Option<Vec<f32>> {
-    let bytes = view.data();
-    Some(match view.dtype() {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => return None,
-    })
+    let checkpoint = Checkpoint::parse(config, bytes, path)?;
+    Llama::from_fetch(config, &mut |slot| checkpoint.fetch(slot), device)
 }
 
 /// Writes tensors as an f32 safetensors file.

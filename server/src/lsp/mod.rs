@@ -4,6 +4,7 @@
 //! commands, `inline_completion.rs` and `feedback_handlers.rs` the ghost-text features,
 //! `from_proto.rs`/`to_proto.rs` convert positions at the edge.
 
+pub mod changes;
 pub mod encoding;
 pub mod ext;
 mod feedback_handlers;

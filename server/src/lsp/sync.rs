@@ -16,9 +16,9 @@ use tower_lsp_server::ls_types::{
     DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
 };
 
-use super::from_proto;
+use super::changes;
 use super::state::Shared;
-use crate::documents::{Document, TextEdit};
+use crate::documents::Document;
 
 /// The JSON field carrying the arrival number into the inline completion handler.
 pub const ARRIVAL_FIELD: &str = "ghostlineArrival";
@@ -112,21 +112,8 @@ fn did_change(shared: &Shared, params: Option<&Value>) {
         tracing::warn!(%uri, old = document.version, new = params.text_document.version,
             "didChange version does not increase; applying in arrival order anyway");
     }
-    for change in params.content_changes {
-        let range = match change.range {
-            None => None,
-            Some(range) => match from_proto::range(&document.rope, range, encoding) {
-                Ok(chars) => Some(chars),
-                Err(error) => {
-                    tracing::error!(%uri, %error, "didChange with an invalid range; this change is skipped and the document may now differ from the editor's");
-                    continue;
-                }
-            },
-        };
-        document.apply(&TextEdit {
-            range,
-            text: change.text,
-        });
+    for (index, error) in changes::apply(document, params.content_changes, encoding) {
+        tracing::error!(%uri, change = index, %error, "didChange with an invalid range; this change is skipped and the document may now differ from the editor's");
     }
     document.version = params.text_document.version;
 }

@@ -1,0 +1,27 @@
+//! `config.json` parsing and validation (`model/src/config.rs`) and what the loader computes from
+//! a config that validated: no panic (overflow, division by zero) on any text, and a valid config
+//! survives a save/parse round trip unchanged.
+#![no_main]
+
+use std::path::Path;
+
+use ghostline_fuzz::config::LlamaConfig;
+use ghostline_fuzz::import::hf_tensor_specs;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("config.json");
+    let Ok(config) = LlamaConfig::from_json_str(text, path) else {
+        return;
+    };
+    let _ = config.n_params();
+    let _ = config.rope_inverse_frequencies();
+    let _ = config.eos_ids();
+    let _ = hf_tensor_specs(&config);
+    let again = LlamaConfig::from_json_str(&config.to_json_string(), path)
+        .expect("a saved valid config parses");
+    assert_eq!(again, config);
+});
