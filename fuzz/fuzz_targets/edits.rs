@@ -44,7 +44,11 @@ fuzz_target!(|input: Input| {
             .into_iter()
             .map(|change| {
                 let range = change.range.map(|((a, b), (c, d))| {
-                    if change.small { ((a % 6, b % 10), (c % 6, d % 10)) } else { ((a, b), (c, d)) }
+                    if change.small {
+                        ((a % 6, b % 10), (c % 6, d % 10))
+                    } else {
+                        ((a, b), (c, d))
+                    }
                 });
                 Change { range, ..change }
             })
@@ -59,8 +63,14 @@ fuzz_target!(|input: Input| {
             .into_iter()
             .map(|change| TextDocumentContentChangeEvent {
                 range: change.range.map(|((a, b), (c, d))| Range {
-                    start: Position { line: a, character: b },
-                    end: Position { line: c, character: d },
+                    start: Position {
+                        line: a,
+                        character: b,
+                    },
+                    end: Position {
+                        line: c,
+                        character: d,
+                    },
                 }),
                 range_length: None,
                 text: change.text,

@@ -60,7 +60,10 @@ fn checkpoint_bytes(config: &LlamaConfig, dtype: u8, drop: Option<u8>) -> Vec<u8
     let views: HashMap<String, TensorView> = data
         .iter()
         .map(|(name, bytes, shape)| {
-            (name.clone(), TensorView::new(dtype, shape.clone(), bytes).expect("consistent view"))
+            (
+                name.clone(),
+                TensorView::new(dtype, shape.clone(), bytes).expect("consistent view"),
+            )
         })
         .collect();
     safetensors::serialize(views, None).expect("serialize")
@@ -72,7 +75,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let config = config(input.config);
     let mut bytes = if input.structured {
-        checkpoint_bytes(&self::config(input.written_for), input.dtype, input.drop_tensor)
+        checkpoint_bytes(
+            &self::config(input.written_for),
+            input.dtype,
+            input.drop_tensor,
+        )
     } else {
         input.raw
     };
@@ -91,7 +98,12 @@ fuzz_target!(|data: &[u8]| {
     };
     for spec in hf_tensor_specs(&config) {
         if let Ok(values) = checkpoint.fetch(spec.slot) {
-            assert_eq!(values.len(), spec.shape.iter().product::<usize>(), "{}", spec.name);
+            assert_eq!(
+                values.len(),
+                spec.shape.iter().product::<usize>(),
+                "{}",
+                spec.name
+            );
         }
     }
 });

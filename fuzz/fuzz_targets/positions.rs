@@ -41,13 +41,23 @@ fuzz_target!(|input: Input| {
     let chars: Vec<char> = input.text.chars().collect();
     for char_offset in 0..=chars.len() {
         // An offset between \r and \n has no LSP position of its own.
-        if char_offset > 0 && chars.get(char_offset - 1) == Some(&'\r') && chars.get(char_offset) == Some(&'\n') {
+        if char_offset > 0
+            && chars.get(char_offset - 1) == Some(&'\r')
+            && chars.get(char_offset) == Some(&'\n')
+        {
             continue;
         }
         let position = to_proto::position(&rope, char_offset, encoding);
         let byte: usize = chars[..char_offset].iter().map(|ch| ch.len_utf8()).sum();
         let (line, character) = reference_doc::position(&input.text, byte, unit);
-        assert_eq!((position.line, position.character), (line, character), "offset {char_offset}");
-        assert_eq!(from_proto::offset(&rope, position, encoding), Ok(char_offset));
+        assert_eq!(
+            (position.line, position.character),
+            (line, character),
+            "offset {char_offset}"
+        );
+        assert_eq!(
+            from_proto::offset(&rope, position, encoding),
+            Ok(char_offset)
+        );
     }
 });

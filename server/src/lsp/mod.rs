@@ -80,6 +80,7 @@ where
     .custom_method("ghostline/reject", Backend::reject_notification)
     .custom_method("ghostline/stats", Backend::stats)
     .custom_method("ghostline/document", Backend::document)
+    .custom_method(input::INVALID_MESSAGE_METHOD, Backend::invalid_message)
     .finish();
     let shared = service.inner().shared.clone();
     let service = sync::OrderedSync::new(service, shared);
@@ -87,6 +88,28 @@ where
         .concurrency_level(MAX_CONCURRENT_REQUESTS)
         .serve(service)
         .await;
+}
+
+/// Parameters of the request `input.rs` puts in place of an invalid message.
+#[derive(serde::Deserialize)]
+struct InvalidMessage {
+    code: i64,
+    message: String,
+}
+
+impl Backend {
+    /// Answers the request `input.rs` put in place of an invalid message with its JSON-RPC error
+    /// (for a notification the answer is dropped).
+    async fn invalid_message(
+        &self,
+        params: InvalidMessage,
+    ) -> tower_lsp_server::jsonrpc::Result<()> {
+        Err(tower_lsp_server::jsonrpc::Error {
+            code: tower_lsp_server::jsonrpc::ErrorCode::from(params.code),
+            message: params.message.into(),
+            data: None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -39,10 +39,11 @@ impl<S> OrderedSync<S> {
 impl<S> Service<Request> for OrderedSync<S>
 where
     S: Service<Request, Response = Option<Response>>,
+    S::Future: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = futures::future::BoxFuture<'static, Result<Option<Response>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -69,7 +70,26 @@ where
         } else {
             request
         };
-        self.inner.call(request)
+        let id = request.id().cloned();
+        let method = request.method().to_string();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            Ok(match (response, id) {
+                // tower-lsp-server drops its "method not found" answer to `$/` requests, but
+                // LSP says to answer them with that error, and a client would wait forever.
+                (None, Some(id)) => Some(Response::from_error(id, method_not_found(method))),
+                (response, _) => response,
+            })
+        })
+    }
+}
+
+fn method_not_found(method: String) -> tower_lsp_server::jsonrpc::Error {
+    tower_lsp_server::jsonrpc::Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::MethodNotFound,
+        message: format!("method not found: {method}").into(),
+        data: None,
     }
 }
 

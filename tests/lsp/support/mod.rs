@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod reference_doc;
 pub mod seeded_model;
 
 /// Path of the binary under test.
@@ -85,6 +86,42 @@ impl LspClient {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Writes bytes as they are, framing included (for malformed-header tests).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+    }
+
+    /// The next message from the server (answering server requests), or `None` after `wait`.
+    pub fn try_next(&mut self, wait: Duration) -> Option<Value> {
+        match self.messages.recv_timeout(wait) {
+            Ok(message) => {
+                if message.get("method").is_some() && message.get("id").is_some() {
+                    let id = message["id"].clone();
+                    self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+                }
+                Some(message)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `wait` for the process to end; its exit status.
+    pub fn wait_exit(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Writes raw bytes (for malformed-input tests).
     pub fn send_raw(&mut self, body: &str) {
         write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
@@ -139,6 +176,21 @@ impl LspClient {
         loop {
             let message = self.next_message(deadline);
             if message.get("method").is_none() && message["id"] == json!(id) {
+                return match message.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(message["result"].clone()),
+                };
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
+    /// Waits for the response to a request sent by hand with any `id`.
+    pub fn response_to(&mut self, id: Value) -> Result<Value, Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let message = self.next_message(deadline);
+            if message.get("method").is_none() && message["id"] == id {
                 return match message.get("error") {
                     Some(error) => Err(error.clone()),
                     None => Ok(message["result"].clone()),

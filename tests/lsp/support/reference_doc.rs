@@ -42,7 +42,11 @@ fn lines(text: &str) -> Vec<(usize, usize)> {
             }
             b'\r' => {
                 result.push((start, i));
-                i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
                 start = i;
             }
             _ => i += 1,
@@ -66,7 +70,12 @@ pub fn byte_index(text: &str, line: u32, character: u32, unit: Unit) -> Option<u
 }
 
 /// Applies one change as the server should; `false` when the change must be skipped.
-pub fn apply(text: &mut String, range: Option<((u32, u32), (u32, u32))>, new_text: &str, unit: Unit) -> bool {
+pub fn apply(
+    text: &mut String,
+    range: Option<((u32, u32), (u32, u32))>,
+    new_text: &str,
+    unit: Unit,
+) -> bool {
     let Some(((start_line, start_character), (end_line, end_character))) = range else {
         *text = new_text.to_string();
         return true;
