@@ -131,6 +131,9 @@ impl RopeScaling {
     }
 }
 
+/// Largest per-head width accepted (real models use 64–256).
+pub const MAX_HEAD_DIM: usize = 4096;
+
 fn one() -> f64 {
     1.0
 }
@@ -256,6 +259,17 @@ impl LlamaConfig {
                 self.head_dim()
             ));
         }
+        // Sizes no model has, which would overflow the size arithmetic or allocate absurd RoPE
+        // tables before any weight is read.
+        if self.checked_n_params().is_none() {
+            return fail("the sizes are too large: the parameter count overflows".to_string());
+        }
+        if self.head_dim() > MAX_HEAD_DIM {
+            return fail(format!(
+                "head_dim {} is larger than any supported model ({MAX_HEAD_DIM})",
+                self.head_dim()
+            ));
+        }
         if !self.num_attention_heads.is_multiple_of(self.n_kv_heads()) {
             return fail(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
@@ -328,28 +342,34 @@ impl LlamaConfig {
             .unwrap_or_default()
     }
 
-    /// Number of parameters (tied embeddings counted once).
+    /// Number of parameters (tied embeddings counted once); saturates at `usize::MAX` for sizes
+    /// [`LlamaConfig::validate`] refuses.
     pub fn n_params(&self) -> usize {
+        self.checked_n_params().unwrap_or(usize::MAX)
+    }
+
+    /// Number of parameters, or `None` when the sizes overflow `usize`.
+    pub fn checked_n_params(&self) -> Option<usize> {
         let d = self.hidden_size;
         let hd = self.head_dim();
-        let q = self.num_attention_heads * hd;
-        let kv = self.n_kv_heads() * hd;
-        let mut attention = d * (q + 2 * kv) + q * d;
+        let q = self.num_attention_heads.checked_mul(hd)?;
+        let kv = self.n_kv_heads().checked_mul(hd)?;
+        let qkv = q.checked_add(kv.checked_mul(2)?)?;
+        let mut attention = d.checked_mul(qkv)?.checked_add(q.checked_mul(d)?)?;
         if self.qkv_bias() {
-            attention += q + 2 * kv;
+            attention = attention.checked_add(qkv)?;
         }
         if self.o_bias() {
-            attention += d;
+            attention = attention.checked_add(d)?;
         }
-        let mlp = 3 * d * self.intermediate_size;
-        let layer = attention + mlp + 2 * d;
-        let embed = self.vocab_size * d;
-        let head = if self.tie_word_embeddings {
-            0
-        } else {
-            self.vocab_size * d
-        };
-        embed + head + d + self.num_hidden_layers * layer
+        let mlp = d.checked_mul(self.intermediate_size)?.checked_mul(3)?;
+        let layer = attention.checked_add(mlp)?.checked_add(d.checked_mul(2)?)?;
+        let embed = self.vocab_size.checked_mul(d)?;
+        let head = if self.tie_word_embeddings { 0 } else { embed };
+        embed
+            .checked_add(head)?
+            .checked_add(d)?
+            .checked_add(self.num_hidden_layers.checked_mul(layer)?)
     }
 
     /// RoPE inverse frequencies (`head_dim / 2` of them), after any `rope_scaling`.
@@ -385,5 +405,28 @@ impl LlamaConfig {
             }
             _ => base,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (reliability campaign): sizes whose products overflow made `n_params` and
+    /// `hf_tensor_specs` panic (overflow checks are on in the product's profile), and a huge
+    /// `head_dim` allocated RoPE frequencies before any weight was read.
+    #[test]
+    fn absurd_sizes_are_config_errors_not_panics() {
+        let path = Path::new("config.json");
+        for json in [
+            r#"{"vocab_size":8,"hidden_size":4611686018427387904,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":4,"head_dim":1099511627776}"#,
+            r#"{"vocab_size":18446744073709551615,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2}"#,
+            r#"{"vocab_size":8,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2,"head_dim":1048576}"#,
+        ] {
+            let error = LlamaConfig::from_json_str(json, path).unwrap_err().to_string();
+            assert!(error.contains("invalid model config"), "{error}");
+        }
+        let fine = LlamaConfig::new(4096, 256, 768, 4, 4, 2);
+        assert_eq!(fine.checked_n_params(), Some(fine.n_params()));
     }
 }

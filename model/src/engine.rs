@@ -224,12 +224,17 @@ impl Engine {
         device: Device,
         description: String,
     ) -> Result<Engine, ModelError> {
+        // Ids past the embedding would fail (or panic in the backend) on every request: files
+        // that do not belong together are a load error that says so.
         if tokenizer.vocab_size() > config.vocab_size {
-            tracing::warn!(
-                tokenizer = tokenizer.vocab_size(),
-                model = config.vocab_size,
-                "tokenizer has more tokens than the model's vocabulary"
-            );
+            return Err(ModelError::tokenizer(
+                format!("{name}/tokenizer.json"),
+                format!(
+                    "the tokenizer has {} tokens but the model's vocabulary has {} (vocab_size in config.json): the files do not belong together",
+                    tokenizer.vocab_size(),
+                    config.vocab_size
+                ),
+            ));
         }
         guard(|| {
             model.prepare_for_inference();

@@ -78,6 +78,9 @@ fn random_tensor(spec: &TensorSpec, n: usize, seed: u64) -> Vec<f32> {
     }
 }
 
+/// Most RoPE positions tabulated (64 Ki: 32 MiB of tables at head_dim 128).
+pub const MAX_ROPE_POSITIONS: usize = 1 << 16;
+
 impl Llama {
     /// Builds the model from checkpoint tensors supplied by `fetch` (HF layout, f32).
     pub(crate) fn from_fetch(
@@ -111,9 +114,11 @@ impl Llama {
                 crate::layers::fuse_transposed(&[(&fetch(Slot::LmHead)?, config.vocab_size)], d);
             Some(param(head, [d, config.vocab_size], device))
         };
+        // A config may claim millions of positions; tables past what inference can use would
+        // only cost memory (the engine's cache holds at most `MAX_CACHE_POSITIONS`).
         let rope = RopeTables::new(
             &config.rope_inverse_frequencies(),
-            config.max_position_embeddings,
+            config.max_position_embeddings.min(MAX_ROPE_POSITIONS),
             device,
         );
         Ok(Llama {

@@ -17,16 +17,22 @@ pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
         .or_else(|_| EnvFilter::try_new(with_quiet_probes(level)))
         .map_err(|error| anyhow::anyhow!("invalid log level {level:?}: {error}"))?;
     let (filter, handle) = reload::Layer::new(filter);
-    let writer = match log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|error| {
-                    anyhow::anyhow!("cannot open log file {}: {error}", path.display())
-                })?;
+    let opened = log_file.map(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|error| format!("cannot open log file {}: {error}; logging to stderr instead", path.display()))
+    });
+    let writer = match opened {
+        Some(Ok(file)) => {
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
+        }
+        // An unwritable log location (read-only directory, missing parent) must not stop the
+        // server: log to stderr and tell the editor once it connects.
+        Some(Err(warning)) => {
+            startup_warnings().push(warning);
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
         }
         None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
     };
@@ -41,7 +47,20 @@ pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
     {
         let _ = FILTER_HANDLE.set(handle);
     }
+    for warning in startup_warnings().iter() {
+        tracing::warn!("{warning}");
+    }
     Ok(())
+}
+
+fn startup_warnings() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    WARNINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Problems met while setting up logging, for the editor (each returned once).
+pub fn take_startup_warnings() -> Vec<String> {
+    std::mem::take(&mut *startup_warnings())
 }
 
 /// Changes the log filter, unless `GHOSTLINE_LOG` fixed it.

@@ -3,6 +3,7 @@
 //! progress on stderr, and can write their JSON report to a file with `--out`.
 
 pub mod latency;
+pub mod load;
 pub mod lsp_client;
 pub mod model;
 pub mod report;
@@ -22,6 +23,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Replay typing into the real `ghostline lsp` over stdio and measure completion latency.
     Latency(latency::LatencyArgs),
+    /// The server under load: a fast typist, many open documents, a huge file.
+    Load(load::LoadArgs),
     /// Prefill and decode tokens/s of the engine (embedded model and a 135M-parameter shape).
     Model(model::ModelBenchArgs),
 }
@@ -45,5 +48,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Latency(args) => latency::run(args),
         BenchCommand::Model(args) => model::run(args),
+        BenchCommand::Load(args) => load::run(args),
     }
 }

@@ -122,6 +122,9 @@ pub struct Stats {
     pub last: Option<LastCompletion>,
     /// Documents open now.
     pub open_documents: usize,
+    /// Jobs waiting for or running on the model thread now (bounded under load: superseded
+    /// requests are cancelled before they queue, or skip their generation when they reach it).
+    pub model_jobs_queued: usize,
     /// Model state: `loading`, `ready`, `error` or `disabled`.
     pub model_state: Option<StatusState>,
     /// Why the model is not ready, when it is not.

@@ -75,13 +75,14 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         guard::notification("initialized", async {
-            let warnings = std::mem::take(
+            let mut warnings = crate::logging::take_startup_warnings();
+            warnings.extend(std::mem::take(
                 &mut *self
                     .shared
                     .pending_warnings
                     .lock()
                     .unwrap_or_else(|p| p.into_inner()),
-            );
+            ));
             for warning in warnings {
                 self.shared
                     .client
@@ -186,6 +187,7 @@ impl Backend {
     pub async fn stats(&self) -> Result<Stats> {
         let mut stats = self.shared.stats().clone();
         stats.open_documents = self.shared.documents.len();
+        stats.model_jobs_queued = self.shared.worker.queued_jobs();
         let (state, message, _) = self.shared.status();
         stats.model_state = Some(state);
         stats.model_message = Some(message);

@@ -65,6 +65,8 @@ enum WorkerCommand {
 #[derive(Clone)]
 pub struct ModelWorker {
     commands: mpsc::Sender<WorkerCommand>,
+    /// Jobs submitted and not yet finished (a gauge for `ghostline/stats` and the load test).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     state: watch::Receiver<ModelState>,
     state_sender: Arc<watch::Sender<ModelState>>,
 }
@@ -82,6 +84,7 @@ impl ModelWorker {
             .expect("spawning the model thread");
         ModelWorker {
             commands,
+            queued: Arc::default(),
             state,
             state_sender,
         }
@@ -102,6 +105,11 @@ impl ModelWorker {
     /// The current state.
     pub fn state(&self) -> ModelState {
         self.state.borrow().clone()
+    }
+
+    /// Jobs waiting for or running on the model thread now.
+    pub fn queued_jobs(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A receiver that sees every state change.
@@ -141,7 +149,9 @@ impl ModelWorker {
         F: FnOnce(&mut dyn CompletionModel) -> R + Send + 'static,
     {
         let state = self.state.clone();
+        let queued = QueuedGuard::new(self.queued.clone());
         let wrapped: Job = Box::new(move |model: Option<&mut (dyn CompletionModel + 'static)>| {
+            let _queued = queued;
             let result = match model {
                 None => Err(WorkerError::NotReady {
                     reason: not_ready_reason(&state.borrow()),
@@ -157,6 +167,22 @@ impl ModelWorker {
         self.commands
             .send(WorkerCommand::Run(wrapped))
             .map_err(|_| WorkerError::Stopped)
+    }
+}
+
+/// Counts a job from submission until it is dropped (run or discarded).
+struct QueuedGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl QueuedGuard {
+    fn new(counter: Arc<std::sync::atomic::AtomicUsize>) -> QueuedGuard {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        QueuedGuard(counter)
+    }
+}
+
+impl Drop for QueuedGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
