@@ -17,6 +17,9 @@ cargo build --workspace --bins --tests
 echo "== rust tests (unit, model numerics, LSP end-to-end)"
 cargo test --workspace --no-fail-fast
 
+echo "== fuzz smoke (cargo-fuzz: each target 20 s; FUZZ_SECONDS to change)"
+bash scripts/fuzz-smoke.sh
+
 echo "== benchmark and eval smoke runs"
 bash scripts/bench-smoke.sh
 

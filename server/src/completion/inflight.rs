@@ -76,7 +76,17 @@ impl InFlight {
                 .is_some_and(|ticket| ticket.seq == seq)
         {
             flights.current = None;
+            // Forget documents with nothing in flight: requests for URIs that were never open
+            // must not grow the map.
+            if flights.speculation.is_none() {
+                documents.remove(uri);
+            }
         }
+    }
+
+    /// Documents with a request or speculation in flight.
+    pub fn tracked_documents(&self) -> usize {
+        self.lock().len()
     }
 
     /// An edit to `uri`: the request in flight answers nothing. Speculation survives edits (the
@@ -169,5 +179,18 @@ mod tests {
         assert!(!cancel.is_cancelled());
         assert!(in_flight.speculation_for("a", 8).is_none());
         assert!(cancel.is_cancelled());
+    }
+
+    /// Regression (reliability campaign): requests for documents that are not open left an
+    /// entry behind for each URI.
+    #[test]
+    fn finished_requests_leave_nothing_behind() {
+        let in_flight = InFlight::default();
+        for n in 0..100 {
+            let uri = format!("file:///never-open/{n}");
+            let ticket = in_flight.begin(&uri);
+            in_flight.finish(&uri, ticket.seq);
+        }
+        assert_eq!(in_flight.tracked_documents(), 0);
     }
 }

@@ -86,11 +86,12 @@ impl Backend {
         // `$/cancelRequest` drops this future: the generation must stop too, not run to the end.
         let _stop_on_drop = CancelOnDrop(ticket.cancel.clone());
 
-        let document = shared.documents.snapshot(&uri).ok_or_else(|| {
-            jsonrpc::Error::invalid_params(format!(
+        let Some(document) = shared.documents.snapshot(&uri) else {
+            shared.in_flight.finish(&uri, ticket.seq);
+            return Err(jsonrpc::Error::invalid_params(format!(
                 "unknown document {uri}: it is not open (send textDocument/didOpen first)"
-            ))
-        })?;
+            )));
+        };
         let encoding = shared.encoding();
         let cursor = from_proto::offset(&document.rope, position_params.position, encoding)
             .map_err(|error| {
