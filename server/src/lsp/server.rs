@@ -58,6 +58,7 @@ impl LanguageServer for Backend {
                     .extend(warnings);
             }
             apply_log_level(&config, None);
+            self.shared.feedback.configure(&config.feedback);
             self.shared.set_config(config);
             tracing::info!(encoding = ?encoding, "initialize");
             self.shared.initialized.store(true, Ordering::SeqCst);
@@ -89,6 +90,7 @@ impl LanguageServer for Backend {
                     .await;
             }
             status::spawn_reporter(self.shared.clone());
+            status::spawn_feedback_reporter(self.shared.clone());
             let config = self.shared.config();
             if config.enable {
                 self.shared.worker.load(config.model.clone());
@@ -138,7 +140,8 @@ impl LanguageServer for Backend {
                     params.command, params.arguments
                 )));
             };
-            match params.command.as_str() {
+            // Answered once the decision is durable (see feedback_handlers.rs).
+            let receipt = match params.command.as_str() {
                 ACCEPT_COMMAND => self.accept(&id),
                 REJECT_COMMAND => self.reject(&id),
                 other => {
@@ -146,7 +149,8 @@ impl LanguageServer for Backend {
                         "unknown command {other:?}; ghostline knows {ACCEPT_COMMAND} and {REJECT_COMMAND}"
                     )));
                 }
-            }
+            };
+            self.await_durable(&id, receipt).await;
             Ok(None)
         })
         .await
@@ -171,6 +175,7 @@ impl Backend {
         tracing::info!(?new, "settings changed");
         apply_log_level(&new, old.log_level.as_deref());
         self.shared.set_config(new.clone());
+        self.shared.feedback.configure(&new.feedback);
         self.shared.cache().clear();
         let model_changed = new.model != old.model;
         let needs_model = new.enable
@@ -189,6 +194,7 @@ impl Backend {
         let (state, message, _) = self.shared.status();
         stats.model_state = Some(state);
         stats.model_message = Some(message);
+        stats.feedback = Some(super::feedback_handlers::feedback_stats(&self.shared).await);
         Ok(stats)
     }
 
