@@ -35,6 +35,8 @@ pub fn spawn_feedback_reporter(shared: Arc<Shared>) {
     let Some(mut statuses) = shared.feedback.subscribe() else {
         return;
     };
+    // The store may have started (or failed) before this subscription: report it once now.
+    statuses.mark_changed();
     tokio::spawn(async move {
         while statuses.changed().await.is_ok() {
             let status = statuses.borrow_and_update().clone();
