@@ -1,6 +1,7 @@
 //! End-to-end test of the VS Code extension: code-server (VS Code in a browser, with the .vsix installed) driven in
 //! headless Chromium by playwright-core. Types in a Rust file, waits for ghost text from the real server, accepts it
 //! with Tab, checks the file and the server log; types again, dismisses with Escape, checks the reject.
+//! "ghostline: Show Stats" is run before and after the accept: the stored `accepted` count it shows goes up by one.
 //!
 //! Environment: CODE_URL (code-server's address with ?folder=), PROJECT (that folder), GHOSTLINE_LOG_FILE,
 //! CHROMIUM, ARTIFACTS, READY_TIMEOUT_MS, SUGGESTION_TIMEOUT_MS, AUTO_WAIT_MS, TYPED, REQUIRE_AUTOMATIC (1: no
@@ -79,6 +80,33 @@ async function waitGhost(page, selector) {
   return page.waitForSelector(selector, { timeout: suggestionTimeout }).catch(() => null);
 }
 
+/** Runs a command from the command palette (F1). */
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  await page.waitForSelector(".quick-input-widget input", { timeout: 10000 });
+  await page.keyboard.type(title, { delay: 10 });
+  await sleep(500);
+  await page.keyboard.press("Enter");
+}
+
+/**
+ * "ghostline: Show Stats", then reads the view's text; returns the stored `accepted` count it shows (null when
+ * none) and closes the view again (Ctrl+W), back to the file.
+ */
+async function statsAccepted(page, shot) {
+  await runCommand(page, "ghostline: Show Stats");
+  const text = await waitFor(async () => {
+    const views = await page.$$eval(".editor-instance .monaco-editor .view-lines", (nodes) => nodes.map((n) => n.innerText));
+    return views.find((t) => t.includes("Stored suggestions")) ?? null;
+  }, 15000, 250);
+  await page.screenshot({ path: path.join(artifacts, shot) });
+  const match = /^\s*accepted: (\d+)/m.exec((text ?? "").replace(/\u00a0/g, " "));
+  console.log(`# stats view: ${JSON.stringify((text ?? "").split("\n").slice(0, 8))}`);
+  await page.keyboard.press("Control+W");
+  await sleep(500);
+  return match ? Number(match[1]) : null;
+}
+
 const browser = await chromium.launch({
   executablePath: env("CHROMIUM", "/usr/lib/chromium/chromium"),
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -112,6 +140,8 @@ try {
     return /ready|error|not installed/.test(label) ? label : null;
   }, readyTimeout, 250);
   check(`status bar reports ready (${ready})`, /ready/.test(ready ?? ""), ready ?? "no status bar item");
+  const acceptedAtStart = await statsAccepted(page, "vscode-stats-before.png");
+  check(`"ghostline: Show Stats" shows the stored accepted count (${acceptedAtStart})`, acceptedAtStart !== null);
 
   // Type in the body of the function and wait for ghost text.
   const original = fs.readFileSync(path.join(project, "src/lib.rs"), "utf8");
@@ -155,6 +185,10 @@ try {
     { file: fs.readFileSync(path.join(project, "src/lib.rs"), "utf8"), expectedLine });
   check("server logged the accept", await waitFor(() => countEvents("accept") > acceptsBefore, 10000), serverEvents());
   await page.screenshot({ path: path.join(artifacts, "vscode-after-accept.png") });
+  const acceptedAfter = await statsAccepted(page, "vscode-stats-after-accept.png");
+  check(`Show Stats counts the accept (${acceptedAtStart} -> ${acceptedAfter})`,
+    acceptedAtStart !== null && acceptedAfter === acceptedAtStart + 1);
+  // Closing the view gave the focus back to lib.rs with its cursor where the accept left it.
 
   // Type again, dismiss with Escape: the ghost text goes and the reject reaches the server.
   const rejectsBefore = countEvents("reject");
