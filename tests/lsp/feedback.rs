@@ -191,6 +191,9 @@ fn turned_off_in_the_settings_nothing_is_written() {
     );
     assert_eq!(accepted, Ok(Value::Null));
     assert_eq!(client.stats()["feedback"]["status"]["state"], "off");
+    // Editors send `{}` as the params of ghostline/stats: accepted like null.
+    let stats = client.request("ghostline/stats", json!({})).expect("stats with {} params");
+    assert_eq!(stats["feedback"]["status"]["state"], "off");
     // Turning it on later opens the store and records from then on.
     client.notify(
         "workspace/didChangeConfiguration",

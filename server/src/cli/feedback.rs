@@ -19,6 +19,28 @@ pub enum FeedbackCommand {
     Export(ExportArgs),
     /// Delete recorded suggestions (all, or those shown before a date).
     Forget(ForgetArgs),
+    /// Benchmark: the cost of recording on the keystroke path and the writer's throughput.
+    Bench(BenchArgs),
+}
+
+/// `ghostline feedback bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Shown events recorded one per millisecond.
+    #[arg(long, default_value_t = 1000)]
+    pub paced: usize,
+    /// Accepts, each waited for until committed.
+    #[arg(long, default_value_t = 200)]
+    pub decisions: usize,
+    /// Shown events recorded back to back (facts are prepared first: ~2.6 KB each in memory).
+    #[arg(long, default_value_t = 20000)]
+    pub flood: usize,
+    /// Directory for the scratch database (default: the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print JSON instead of a Markdown table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ghostline feedback export`.
@@ -57,6 +79,16 @@ pub fn run(command: FeedbackCommand) -> anyhow::Result<()> {
     match command {
         FeedbackCommand::Export(args) => export(args),
         FeedbackCommand::Forget(args) => forget(args),
+        FeedbackCommand::Bench(args) => {
+            let dir = args.dir.unwrap_or_else(std::env::temp_dir);
+            let report = crate::feedback::bench::run(&dir, args.paced, args.decisions, args.flood)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", crate::feedback::bench::to_markdown(&report));
+            }
+            Ok(())
+        }
     }
 }
 

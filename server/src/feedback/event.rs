@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use crate::completion::Trigger;
+use crate::completion::suggestions::SuggestionRecord;
+
 /// What happened to a suggestion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FeedbackKind {
@@ -77,6 +80,35 @@ pub struct SuggestionFacts {
     pub latency_ms: f64,
     /// Per-stage milliseconds, as a JSON object.
     pub stages_json: String,
+}
+
+impl SuggestionFacts {
+    /// What the store keeps about a suggestion the server remembers (the replay context is
+    /// bounded by [`REPLAY_BEFORE_CHARS`] and [`REPLAY_AFTER_CHARS`]).
+    pub fn of(record: &SuggestionRecord) -> SuggestionFacts {
+        let rope = &record.document;
+        let end = record.replace.end.min(rope.len_chars());
+        let start = record.replace.start.min(end);
+        let before_start = start.saturating_sub(REPLAY_BEFORE_CHARS);
+        let after_end = (end + REPLAY_AFTER_CHARS).min(rope.len_chars());
+        SuggestionFacts {
+            language_id: record.language_id.clone(),
+            uri: record.uri.clone(),
+            model_id: record.model_id.clone(),
+            trigger_kind: match record.trigger {
+                Trigger::Invoked => "invoked",
+                Trigger::Automatic => "automatic",
+            },
+            prompt_tokens: record.prompt_tokens,
+            text: record.insert_text.clone(),
+            context_before: rope.slice(before_start..start).to_string(),
+            context_after: rope.slice(end..after_end).to_string(),
+            from_cache: record.from_cache,
+            since_request_ms: record.requested.elapsed().as_secs_f64() * 1000.0,
+            latency_ms: record.timings.total_ms,
+            stages_json: serde_json::to_string(&record.timings).unwrap_or_default(),
+        }
+    }
 }
 
 /// Replay context kept before the cursor (chars).

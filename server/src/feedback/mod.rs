@@ -13,6 +13,7 @@
 //! **Privacy invariant:** nothing in this module opens a network connection; the file path of a
 //! suggestion is stored only as a hash unless the user opts in (`feedbackRawPaths`).
 
+pub mod bench;
 pub mod dates;
 pub mod event;
 mod queue;

@@ -7,12 +7,11 @@
 //! recording is off), so a client that received the answer knows the decision is on disk.
 //! Notifications (show, partial accept, `ghostline/reject`) have no answer to wait for.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::watch;
-
-use std::path::Path;
 
 use super::ext::FeedbackStats;
 use super::guard;
@@ -22,7 +21,7 @@ use crate::completion::cache::CacheKeyText;
 use crate::completion::inflight::Speculation;
 use crate::completion::suggestions::SuggestionRecord;
 use crate::completion::{Trigger, TriggerDecision, complete_rope, trigger};
-use crate::feedback::event::{REPLAY_AFTER_CHARS, REPLAY_BEFORE_CHARS, now_ms};
+use crate::feedback::event::now_ms;
 use crate::feedback::{Durability, FeedbackEvent, FeedbackKind, Receipt, SuggestionFacts};
 use crate::model::CancelFlag;
 use crate::model::worker::ModelState;
@@ -137,7 +136,7 @@ impl Backend {
                 stats.unknown_suggestion_ids += 1;
             }
         }
-        let suggestion = record.map(|record| facts(&record));
+        let suggestion = record.map(|record| SuggestionFacts::of(&record));
         self.shared.feedback.record(FeedbackEvent {
             suggestion_id: id.to_string(),
             kind,
@@ -241,32 +240,6 @@ pub async fn feedback_stats(shared: &Shared) -> FeedbackStats {
         status,
         report,
         report_error,
-    }
-}
-
-/// What the feedback store keeps about a suggestion (the replay context is bounded).
-fn facts(record: &SuggestionRecord) -> SuggestionFacts {
-    let rope = &record.document;
-    let end = record.replace.end.min(rope.len_chars());
-    let start = record.replace.start.min(end);
-    let before_start = start.saturating_sub(REPLAY_BEFORE_CHARS);
-    let after_end = (end + REPLAY_AFTER_CHARS).min(rope.len_chars());
-    SuggestionFacts {
-        language_id: record.language_id.clone(),
-        uri: record.uri.clone(),
-        model_id: record.model_id.clone(),
-        trigger_kind: match record.trigger {
-            crate::completion::Trigger::Invoked => "invoked",
-            crate::completion::Trigger::Automatic => "automatic",
-        },
-        prompt_tokens: record.prompt_tokens,
-        text: record.insert_text.clone(),
-        context_before: rope.slice(before_start..start).to_string(),
-        context_after: rope.slice(end..after_end).to_string(),
-        from_cache: record.from_cache,
-        since_request_ms: record.requested.elapsed().as_secs_f64() * 1000.0,
-        latency_ms: record.timings.total_ms,
-        stages_json: serde_json::to_string(&record.timings).unwrap_or_default(),
     }
 }
 

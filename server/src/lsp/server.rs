@@ -187,8 +187,9 @@ impl Backend {
         }
     }
 
-    /// `ghostline/stats`: counters for tests and the editors' "show stats" commands.
-    pub async fn stats(&self) -> Result<Stats> {
+    /// `ghostline/stats`: counters for tests and the editors' "show stats" commands. Any params
+    /// (`null`, `{}`, what editors send) are accepted and ignored.
+    pub async fn stats(&self, _params: Value) -> Result<Stats> {
         let mut stats = self.shared.stats().clone();
         stats.open_documents = self.shared.documents.len();
         let (state, message, _) = self.shared.status();

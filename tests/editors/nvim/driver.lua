@@ -154,12 +154,12 @@ local function stats_view(capture_name)
   vim.wait(15000, function()
     text = lua([[
       local bufnr = vim.fn.bufnr("ghostline://stats")
-      if bufnr == -1 then return nil end
+      if bufnr == -1 then return "" end
       return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
     ]])
-    return text ~= nil and text:find("Stored suggestions", 1, true) ~= nil
+    return type(text) == "string" and text:find("Stored suggestions", 1, true) ~= nil
   end, 100)
-  text = text or ""
+  if type(text) ~= "string" then text = "" end
   capture(capture_name)
   lua([[
     local window = vim.fn.bufwinid("ghostline://stats")

@@ -96,11 +96,13 @@ async function runCommand(page, title) {
 async function statsAccepted(page, shot) {
   await runCommand(page, "ghostline: Show Stats");
   const text = await waitFor(async () => {
-    const views = await page.$$eval(".editor-instance .monaco-editor .view-lines", (nodes) => nodes.map((n) => n.innerText));
+    // Monaco draws spaces as U+00A0.
+    const views = await page.$$eval(".editor-instance .monaco-editor .view-lines",
+      (nodes) => nodes.map((n) => n.innerText.replace(/\u00a0/g, " ")));
     return views.find((t) => t.includes("Stored suggestions")) ?? null;
   }, 15000, 250);
   await page.screenshot({ path: path.join(artifacts, shot) });
-  const match = /^\s*accepted: (\d+)/m.exec((text ?? "").replace(/\u00a0/g, " "));
+  const match = /^\s*accepted: (\d+)/m.exec(text ?? "");
   console.log(`# stats view: ${JSON.stringify((text ?? "").split("\n").slice(0, 8))}`);
   await page.keyboard.press("Control+W");
   await sleep(500);
