@@ -14,7 +14,10 @@ const SAMPLE: &str = include_str!("fixtures/sample.rs");
 const URI: &str = "file:///tmp/ghostline-feedback-e2e/sample.rs";
 
 fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BINARY).args(args).output().expect("running ghostline");
+    let output = Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("running ghostline");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -53,7 +56,10 @@ fn suggestions(client: &mut LspClient) -> (u32, u32, Vec<Value>) {
 }
 
 fn id(item: &Value) -> String {
-    item["command"]["arguments"][0].as_str().unwrap().to_string()
+    item["command"]["arguments"][0]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -64,7 +70,10 @@ fn outcomes_are_stored_and_lsp_and_cli_stats_agree() {
     let mut client = start(json!({"feedbackPath": db_arg}), &dir.0);
     let status = client.notification("ghostline/status", |p| p["feedback"]["state"] == "on");
     assert!(
-        status["feedback"]["message"].as_str().unwrap().contains(db_arg),
+        status["feedback"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(db_arg),
         "{status}"
     );
     client.open(URI, "rust", SAMPLE);
@@ -100,7 +109,10 @@ fn outcomes_are_stored_and_lsp_and_cli_stats_agree() {
     let report = feedback["report"].clone();
     assert_eq!(report["shown"], 4, "{report}");
     assert_eq!(report["accepted"], 1, "{report}");
-    assert_eq!(report["partially_accepted"], 0, "an accept wins over a partial accept: {report}");
+    assert_eq!(
+        report["partially_accepted"], 0,
+        "an accept wins over a partial accept: {report}"
+    );
     assert_eq!(report["rejected"], 1, "{report}");
     assert_eq!(report["ignored"], 1, "{report}");
     assert_eq!(report["pending"], 1, "{report}");
@@ -114,13 +126,19 @@ fn outcomes_are_stored_and_lsp_and_cli_stats_agree() {
     assert_eq!(report["by_language"][0]["name"], "rust", "{report}");
     assert_eq!(report["by_model"][0]["name"], "model", "{report}");
     assert_eq!(report["latency_ms"]["samples"], 4, "{report}");
-    assert!(report["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        report["latency_ms"]["p50"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
 
     // The command line reads the same file (while the server runs) and prints the same numbers.
     let (ok, stdout, stderr) = cli(&["stats", "--json", "--db", db_arg]);
     assert!(ok, "{stderr}");
     let from_cli: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(from_cli, report, "ghostline stats --json and ghostline/stats differ");
+    assert_eq!(
+        from_cli, report,
+        "ghostline stats --json and ghostline/stats differ"
+    );
     let svg = dir.0.join("chart.svg");
     let (ok, stdout, stderr) = cli(&["stats", "--db", db_arg, "--svg", svg.to_str().unwrap()]);
     assert!(ok, "{stderr}");
@@ -136,18 +154,34 @@ fn outcomes_are_stored_and_lsp_and_cli_stats_agree() {
     // Export: one line per suggestion, with the replay context and no raw path.
     let (ok, stdout, stderr) = cli(&["feedback", "export", "--jsonl", "--db", db_arg]);
     assert!(ok, "{stderr}");
-    let rows: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 4, "{stdout}");
     let accepted_row = rows.iter().find(|r| r["id"] == id(&items[0])).unwrap();
     assert_eq!(accepted_row["outcome"], "accepted");
     assert_eq!(accepted_row["suggestion_text"], first_text);
     assert_eq!(accepted_row["language"], "rust");
     assert_eq!(accepted_row["trigger_kind"], "invoked");
-    assert_eq!(accepted_row["path"], Value::Null, "raw paths only with the opt-in");
+    assert_eq!(
+        accepted_row["path"],
+        Value::Null,
+        "raw paths only with the opt-in"
+    );
     assert_eq!(accepted_row["path_hash"].as_str().unwrap().len(), 16);
-    assert!(accepted_row["prompt_tokens"].as_u64().unwrap() > 0, "{accepted_row}");
-    assert!(accepted_row["time_to_show_ms"].as_f64().is_some(), "{accepted_row}");
-    assert!(accepted_row["stages_ms"]["total_ms"].as_f64().is_some(), "{accepted_row}");
+    assert!(
+        accepted_row["prompt_tokens"].as_u64().unwrap() > 0,
+        "{accepted_row}"
+    );
+    assert!(
+        accepted_row["time_to_show_ms"].as_f64().is_some(),
+        "{accepted_row}"
+    );
+    assert!(
+        accepted_row["stages_ms"]["total_ms"].as_f64().is_some(),
+        "{accepted_row}"
+    );
     let before_cursor: String = SAMPLE
         .lines()
         .take(line as usize)
@@ -162,13 +196,23 @@ fn outcomes_are_stored_and_lsp_and_cli_stats_agree() {
     client.shutdown();
 
     // Forget: everything before a future date, then nothing is left.
-    let (ok, stdout, stderr) = cli(&["feedback", "forget", "--before", "2999-01-01", "--db", db_arg]);
+    let (ok, stdout, stderr) = cli(&[
+        "feedback",
+        "forget",
+        "--before",
+        "2999-01-01",
+        "--db",
+        db_arg,
+    ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("forgot 4 suggestions"), "{stdout}");
     let (_, stdout, _) = cli(&["stats", "--json", "--db", db_arg]);
     assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["shown"], 0);
     let (ok, _, stderr) = cli(&["feedback", "forget", "--db", db_arg]);
-    assert!(!ok && stderr.contains("--all"), "forget needs --all or --before: {stderr}");
+    assert!(
+        !ok && stderr.contains("--all"),
+        "forget needs --all or --before: {stderr}"
+    );
 }
 
 #[test]
@@ -182,7 +226,10 @@ fn turned_off_in_the_settings_nothing_is_written() {
     );
     let status = client.notification("ghostline/status", |p| p["feedback"]["state"] == "off");
     assert!(
-        status["feedback"]["message"].as_str().unwrap().contains("turned off"),
+        status["feedback"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("turned off"),
         "{status}"
     );
     let accepted = client.request(
@@ -192,7 +239,9 @@ fn turned_off_in_the_settings_nothing_is_written() {
     assert_eq!(accepted, Ok(Value::Null));
     assert_eq!(client.stats()["feedback"]["status"]["state"], "off");
     // Editors send `{}` as the params of ghostline/stats: accepted like null.
-    let stats = client.request("ghostline/stats", json!({})).expect("stats with {} params");
+    let stats = client
+        .request("ghostline/stats", json!({}))
+        .expect("stats with {} params");
     assert_eq!(stats["feedback"]["status"]["state"], "off");
     // Turning it on later opens the store and records from then on.
     client.notify(
@@ -207,6 +256,10 @@ fn turned_off_in_the_settings_nothing_is_written() {
         )
         .unwrap();
     let report = client.stats()["feedback"]["report"].clone();
-    assert_eq!((report["shown"].clone(), report["rejected"].clone()), (json!(1), json!(1)), "{report}");
+    assert_eq!(
+        (report["shown"].clone(), report["rejected"].clone()),
+        (json!(1), json!(1)),
+        "{report}"
+    );
     client.shutdown();
 }

@@ -116,8 +116,15 @@ fn acknowledged_decisions_survive_kill_9_twenty_times() {
     }
     let unique: HashSet<_> = acknowledged.iter().map(|(id, _)| id).collect();
     assert_eq!(unique.len(), acknowledged.len());
-    assert!(acknowledged.len() >= ROUNDS * 10, "{} acknowledged", acknowledged.len());
-    assert!(in_flight_at_kill > 0, "the kills never caught a decision in flight");
+    assert!(
+        acknowledged.len() >= ROUNDS * 10,
+        "{} acknowledged",
+        acknowledged.len()
+    );
+    assert!(
+        in_flight_at_kill > 0,
+        "the kills never caught a decision in flight"
+    );
     eprintln!(
         "{ROUNDS} kill -9 rounds: {} acknowledged decisions all present, {in_flight_at_kill} unanswered at the kills, {:.1} s",
         acknowledged.len(),
@@ -159,7 +166,10 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
     );
     let status = wait_feedback(&mut client, "off", &blocked);
     let message = status["feedback"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains("cannot create the feedback directory"), "{message}");
+    assert!(
+        message.contains("cannot create the feedback directory"),
+        "{message}"
+    );
     client.wait_ready();
     client.open(URI, "rust", "fn main() {\n    let x = 1;\n    \n}\n");
     assert_suggests(&mut client, "directory blocked");
@@ -168,7 +178,10 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
     // 2. Corrupt: not an SQLite file.
     let corrupt = dir.0.join("corrupt.sqlite3");
     std::fs::write(&corrupt, "garbage, not a database ".repeat(400)).unwrap();
-    reconfigure(&mut client, json!({"feedbackPath": corrupt.to_str().unwrap()}));
+    reconfigure(
+        &mut client,
+        json!({"feedbackPath": corrupt.to_str().unwrap()}),
+    );
     let status = wait_feedback(&mut client, "off", &corrupt);
     let message = status["feedback"]["message"].as_str().unwrap().to_string();
     assert!(message.contains("not a database"), "{message}");
@@ -178,8 +191,13 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
     let locked = dir.0.join("locked.sqlite3");
     drop(ghostline::feedback::schema::open(&locked, 1024).unwrap());
     let holder = rusqlite::Connection::open(&locked).unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE; INSERT INTO counters VALUES ('lock', 1);").unwrap();
-    reconfigure(&mut client, json!({"feedbackPath": locked.to_str().unwrap()}));
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; INSERT INTO counters VALUES ('lock', 1);")
+        .unwrap();
+    reconfigure(
+        &mut client,
+        json!({"feedbackPath": locked.to_str().unwrap()}),
+    );
     let status = wait_feedback(&mut client, "off", &locked);
     let message = status["feedback"]["message"].as_str().unwrap().to_string();
     assert!(message.contains("locked"), "{message}");
@@ -206,7 +224,11 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
             "workspace/executeCommand",
             json!({"command": "ghostline.accept", "arguments": [format!("gl-full-{n}-{}", "x".repeat(200))]}),
         );
-        assert_eq!(answer, Ok(Value::Null), "commands are answered whatever the store does");
+        assert_eq!(
+            answer,
+            Ok(Value::Null),
+            "commands are answered whatever the store does"
+        );
         let status = client.stats()["feedback"]["status"].clone();
         if status["state"] == "off" {
             turned_off = Some(status);
@@ -221,7 +243,10 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
 
     // 5. Back to a healthy file: recording resumes.
     let healthy = dir.0.join("healthy.sqlite3");
-    reconfigure(&mut client, json!({"feedbackPath": healthy.to_str().unwrap(), "feedbackMaxMb": 1024}));
+    reconfigure(
+        &mut client,
+        json!({"feedbackPath": healthy.to_str().unwrap(), "feedbackMaxMb": 1024}),
+    );
     wait_feedback(&mut client, "on", &healthy);
     client
         .request(
@@ -229,12 +254,24 @@ fn an_unusable_database_turns_feedback_off_and_suggestions_go_on() {
             json!({"command": "ghostline.accept", "arguments": ["gl-healthy"]}),
         )
         .unwrap();
-    assert_eq!(stored_outcomes(&healthy).get("gl-healthy").map(String::as_str), Some("accepted"));
+    assert_eq!(
+        stored_outcomes(&healthy)
+            .get("gl-healthy")
+            .map(String::as_str),
+        Some("accepted")
+    );
 
     let stderr = client.stderr();
-    for needle in ["cannot create the feedback directory", "not a database", "locked", "full"] {
+    for needle in [
+        "cannot create the feedback directory",
+        "not a database",
+        "locked",
+        "full",
+    ] {
         assert!(
-            stderr.lines().any(|l| l.contains("feedback recording is OFF") && l.contains(needle)),
+            stderr
+                .lines()
+                .any(|l| l.contains("feedback recording is OFF") && l.contains(needle)),
             "no clear error about {needle:?} in the log:\n{stderr}"
         );
     }

@@ -100,7 +100,10 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         .map(|text| parse_date(text, now_ms()))
         .transpose()?;
     let Some(connection) = schema::open_existing(&path)? else {
-        eprintln!("ghostline: no feedback recorded yet ({} does not exist)", path.display());
+        eprintln!(
+            "ghostline: no feedback recorded yet ({} does not exist)",
+            path.display()
+        );
         return Ok(());
     };
     let count = match &args.output {
@@ -121,7 +124,10 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
             count
         }
     };
-    eprintln!("ghostline: exported {count} suggestions from {}", path.display());
+    eprintln!(
+        "ghostline: exported {count} suggestions from {}",
+        path.display()
+    );
     Ok(())
 }
 

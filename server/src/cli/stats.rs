@@ -103,11 +103,22 @@ pub fn render(path: &std::path::Path, report: &StatsReport) -> String {
         ms(report.time_to_show_ms.p50),
         ms(report.time_to_show_ms.p95)
     ));
-    for (title, groups) in [("by language", &report.by_language), ("by model", &report.by_model)] {
+    for (title, groups) in [
+        ("by language", &report.by_language),
+        ("by model", &report.by_model),
+    ] {
         out.push_str(&format!("{title}:\n"));
-        let width = groups.iter().map(|g| g.name.chars().count()).max().unwrap_or(0);
+        let width = groups
+            .iter()
+            .map(|g| g.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for group in groups {
-            out.push_str(&format!("  {:<width$}  {}\n", group.name, counts_line(&group.counts)));
+            out.push_str(&format!(
+                "  {:<width$}  {}\n",
+                group.name,
+                counts_line(&group.counts)
+            ));
         }
     }
     out.push_str(&plot::terminal(&report.timeline, 60));

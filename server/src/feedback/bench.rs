@@ -99,7 +99,12 @@ fn timed(f: impl FnOnce()) -> f64 {
 }
 
 /// Runs the benchmark against a fresh database in `dir`.
-pub fn run(dir: &Path, paced: usize, decisions: usize, flood: usize) -> anyhow::Result<BenchReport> {
+pub fn run(
+    dir: &Path,
+    paced: usize,
+    decisions: usize,
+    flood: usize,
+) -> anyhow::Result<BenchReport> {
     let path = dir.join("bench-feedback.sqlite3");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -127,7 +132,9 @@ pub fn run(dir: &Path, paced: usize, decisions: usize, flood: usize) -> anyhow::
     for _ in 0..paced {
         let record = record_of(&document, n);
         n += 1;
-        times.push(timed(|| drop(recorder.record(event(&record, FeedbackKind::Shown)))));
+        times.push(timed(|| {
+            drop(recorder.record(event(&record, FeedbackKind::Shown)))
+        }));
         std::thread::sleep(Duration::from_millis(1));
     }
     report.record_shown_paced = summary(times);
@@ -141,7 +148,10 @@ pub fn run(dir: &Path, paced: usize, decisions: usize, flood: usize) -> anyhow::
         let receipt = recorder.record(event(&record, FeedbackKind::Accepted));
         enqueue.push(started.elapsed().as_secs_f64() * 1e6);
         let durability = receipt.durable_blocking(Duration::from_secs(10));
-        anyhow::ensure!(durability == Durability::Committed, "accept not committed: {durability:?}");
+        anyhow::ensure!(
+            durability == Durability::Committed,
+            "accept not committed: {durability:?}"
+        );
         commit.push(started.elapsed().as_secs_f64() * 1e6);
     }
     report.record_accept = summary(enqueue);
@@ -158,7 +168,10 @@ pub fn run(dir: &Path, paced: usize, decisions: usize, flood: usize) -> anyhow::
         drop(recorder.record(event));
     }
     let durability = recorder.flush().durable_blocking(Duration::from_secs(600));
-    anyhow::ensure!(durability == Durability::Committed, "flush failed: {durability:?}");
+    anyhow::ensure!(
+        durability == Durability::Committed,
+        "flush failed: {durability:?}"
+    );
     report.writer_rows_per_s = burst as f64 / started.elapsed().as_secs_f64();
     report.burst_events = burst;
 
@@ -172,7 +185,10 @@ pub fn run(dir: &Path, paced: usize, decisions: usize, flood: usize) -> anyhow::
         times.push(timed(|| drop(recorder.record(event))));
     }
     let durability = recorder.flush().durable_blocking(Duration::from_secs(600));
-    anyhow::ensure!(durability == Durability::Committed, "flush failed: {durability:?}");
+    anyhow::ensure!(
+        durability == Durability::Committed,
+        "flush failed: {durability:?}"
+    );
     report.record_shown_flood = summary(times);
     report.flood_events = flood;
     // The writer publishes its drop count after each batch; give it the moment after the flush.
@@ -193,11 +209,18 @@ pub fn to_markdown(report: &BenchReport) -> String {
             s.n, s.p50_us, s.p99_us, s.max_us
         )
     };
-    let mut out = String::from("| operation | n | p50 µs | p99 µs | max µs |\n|---|---|---|---|---|\n");
-    out.push_str(&row("record(shown) with facts, 1 per ms", &report.record_shown_paced));
+    let mut out =
+        String::from("| operation | n | p50 µs | p99 µs | max µs |\n|---|---|---|---|---|\n");
+    out.push_str(&row(
+        "record(shown) with facts, 1 per ms",
+        &report.record_shown_paced,
+    ));
     out.push_str(&row("record(accept), enqueue only", &report.record_accept));
     out.push_str(&row("accept → committed (fsync)", &report.accept_to_commit));
-    out.push_str(&row("record(shown), back-to-back flood", &report.record_shown_flood));
+    out.push_str(&row(
+        "record(shown), back-to-back flood",
+        &report.record_shown_flood,
+    ));
     out.push_str(&format!(
         "\nwriter: a burst of {} shown events committed at {:.0} rows/s; a flood of {} back to back: {} dropped (queue full, oldest shown first)\n",
         report.burst_events, report.writer_rows_per_s, report.flood_events, report.flood_dropped

@@ -120,15 +120,30 @@ mod tests {
         assert_eq!(parse_date("1970-01-01", 0).unwrap(), 0);
         // 2000-03-01 is 11017 days after the epoch (a leap-year February before it).
         assert_eq!(parse_date("2000-03-01", 0).unwrap(), 11_017 * MS_PER_DAY);
-        assert_eq!(parse_date("2024-02-29T12:30Z", 0).unwrap() % MS_PER_DAY, 45_000_000);
-        assert_eq!(day_label(parse_date("2026-11-27T23:59:59", 0).unwrap()), "2026-11-27");
-        assert_eq!(hour_label(parse_date("2026-11-27 05:10", 0).unwrap()), "2026-11-27T05:00Z");
+        assert_eq!(
+            parse_date("2024-02-29T12:30Z", 0).unwrap() % MS_PER_DAY,
+            45_000_000
+        );
+        assert_eq!(
+            day_label(parse_date("2026-11-27T23:59:59", 0).unwrap()),
+            "2026-11-27"
+        );
+        assert_eq!(
+            hour_label(parse_date("2026-11-27 05:10", 0).unwrap()),
+            "2026-11-27T05:00Z"
+        );
         assert_eq!(parse_date("7d", 10 * MS_PER_DAY).unwrap(), 3 * MS_PER_DAY);
         for day in 0..20_000 {
             let label = day_label(day * MS_PER_DAY);
             assert_eq!(parse_date(&label, 0).unwrap(), day * MS_PER_DAY, "{label}");
         }
-        for bad in ["2023-02-29", "2026-13-01", "26-01-01", "yesterday", "2026-01-01T25:00"] {
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "26-01-01",
+            "yesterday",
+            "2026-01-01T25:00",
+        ] {
             let error = parse_date(bad, 0).unwrap_err().to_string();
             assert!(error.contains("expected YYYY-MM-DD"), "{bad}: {error}");
         }

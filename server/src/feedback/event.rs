@@ -168,7 +168,9 @@ impl Outcome {
             (_, FeedbackKind::Accepted) => Outcome::Accepted,
             (Some(Outcome::Accepted), _) => Outcome::Accepted,
             (
-                Some(Outcome::Partial { accepted_chars: old }),
+                Some(Outcome::Partial {
+                    accepted_chars: old,
+                }),
                 FeedbackKind::PartiallyAccepted { accepted_chars },
             ) => Outcome::Partial {
                 accepted_chars: old.max(accepted_chars),

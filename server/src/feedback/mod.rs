@@ -16,10 +16,10 @@
 pub mod bench;
 pub mod dates;
 pub mod event;
+pub mod plot;
 mod queue;
 pub mod recorder;
 pub mod report;
-pub mod plot;
 pub mod schema;
 pub mod settings;
 pub mod store;

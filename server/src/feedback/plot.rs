@@ -43,7 +43,11 @@ pub fn terminal(timeline: &Timeline, width: usize) -> String {
         points[0].label,
         points[points.len() - 1].label
     );
-    let _ = writeln!(out, "  acceptance  {}  (0–100 %)", sparkline(&rates, Some(1.0)));
+    let _ = writeln!(
+        out,
+        "  acceptance  {}  (0–100 %)",
+        sparkline(&rates, Some(1.0))
+    );
     let _ = writeln!(
         out,
         "  latency p50 {}  (0–{max_latency:.0} ms)",
@@ -136,7 +140,10 @@ pub fn svg(timeline: &Timeline) -> String {
         );
         for point in points.split(' ').filter(|p| !p.is_empty()) {
             if let Some((cx, cy)) = point.split_once(',') {
-                let _ = writeln!(out, r#"<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>"#);
+                let _ = writeln!(
+                    out,
+                    r#"<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>"#
+                );
             }
         }
     }
@@ -151,7 +158,10 @@ mod tests {
 
     #[test]
     fn sparklines_scale_and_keep_gaps() {
-        assert_eq!(sparkline(&[Some(0.0), Some(0.5), Some(1.0), None], Some(1.0)), "▁▅█ ");
+        assert_eq!(
+            sparkline(&[Some(0.0), Some(0.5), Some(1.0), None], Some(1.0)),
+            "▁▅█ "
+        );
         assert_eq!(sparkline(&[Some(10.0), Some(20.0)], None), "▅█");
         assert_eq!(sparkline(&[Some(0.0)], None), "▁");
     }
@@ -178,7 +188,10 @@ mod tests {
         let svg = svg(&timeline);
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 4);
-        assert!(svg.contains("2026-11-26") && svg.contains("120 ms"), "{svg}");
+        assert!(
+            svg.contains("2026-11-26") && svg.contains("120 ms"),
+            "{svg}"
+        );
         let text = terminal(&timeline, 60);
         assert!(text.contains("acceptance  ▃▅"), "{text}");
         assert!(text.contains("latency p50 ▆█"), "{text}");

@@ -145,7 +145,11 @@ impl EventQueue {
 
     /// Jobs waiting.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).jobs.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .jobs
+            .len()
     }
 }
 
@@ -189,11 +193,11 @@ mod tests {
             ("a1", FeedbackKind::Accepted),
             ("s1", FeedbackKind::Shown),
             ("s2", FeedbackKind::Shown),
-            ("s3", FeedbackKind::Shown), // drops s1
+            ("s3", FeedbackKind::Shown),    // drops s1
             ("r1", FeedbackKind::Rejected), // drops s2
             ("r2", FeedbackKind::Rejected), // drops s3
             ("a2", FeedbackKind::Accepted), // nothing droppable: the queue grows past 3
-            ("s4", FeedbackKind::Shown), // only decisions queued: s4 itself is dropped
+            ("s4", FeedbackKind::Shown),    // only decisions queued: s4 itself is dropped
         ] {
             let (job, _) = job(id, kind);
             assert!(queue.push(job).is_ok());

@@ -20,11 +20,13 @@ pub fn read(path: &std::path::Path, since_ms: Option<i64>) -> Result<StatsReport
             since_ms,
             ..StatsReport::default()
         }),
-        Some(connection) => compute(&connection, since_ms).map_err(|source| FeedbackError::Sqlite {
-            action: "cannot read",
-            path: path.display().to_string(),
-            source,
-        }),
+        Some(connection) => {
+            compute(&connection, since_ms).map_err(|source| FeedbackError::Sqlite {
+                action: "cannot read",
+                path: path.display().to_string(),
+                source,
+            })
+        }
     }
 }
 
@@ -184,12 +186,11 @@ pub fn compute(connection: &Connection, since_ms: Option<i64>) -> rusqlite::Resu
             })
         })?
         .collect::<rusqlite::Result<Vec<Row>>>()?;
-    let dropped_events: i64 = connection
-        .query_row(
-            "SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'dropped_shown_events'",
-            [],
-            |row| row.get(0),
-        )?;
+    let dropped_events: i64 = connection.query_row(
+        "SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'dropped_shown_events'",
+        [],
+        |row| row.get(0),
+    )?;
 
     let mut report = StatsReport {
         since_ms,
@@ -208,7 +209,8 @@ pub fn compute(connection: &Connection, since_ms: Option<i64>) -> rusqlite::Resu
         models.entry(name(&row.model)).or_default().add(row);
     }
     report.latency_ms = percentiles(rows.iter().filter_map(|row| row.latency_ms).collect());
-    report.time_to_show_ms = percentiles(rows.iter().filter_map(|row| row.time_to_show_ms).collect());
+    report.time_to_show_ms =
+        percentiles(rows.iter().filter_map(|row| row.time_to_show_ms).collect());
     report.by_language = groups(languages);
     report.by_model = groups(models);
     report.timeline = timeline(&rows);
@@ -220,7 +222,12 @@ fn groups(map: BTreeMap<String, Counts>) -> Vec<Group> {
         .into_iter()
         .map(|(name, counts)| Group { name, counts })
         .collect();
-    groups.sort_by(|a, b| b.counts.shown.cmp(&a.counts.shown).then(a.name.cmp(&b.name)));
+    groups.sort_by(|a, b| {
+        b.counts
+            .shown
+            .cmp(&a.counts.shown)
+            .then(a.name.cmp(&b.name))
+    });
     groups
 }
 
@@ -283,7 +290,10 @@ mod tests {
     fn percentiles_use_the_nearest_rank() {
         let values: Vec<f64> = (1..=20).map(f64::from).collect();
         let result = percentiles(values);
-        assert_eq!((result.p50, result.p95, result.samples), (Some(10.0), Some(19.0), 20));
+        assert_eq!(
+            (result.p50, result.p95, result.samples),
+            (Some(10.0), Some(19.0), 20)
+        );
         assert_eq!(percentiles(vec![]).p50, None);
         assert_eq!(percentiles(vec![7.0]).p95, Some(7.0));
     }
@@ -321,7 +331,9 @@ mod tests {
         assert_eq!(json["by_language"][0]["name"], "rust");
         assert_eq!(json["by_language"][0]["shown"], 3);
         assert_eq!(json["by_model"][0]["name"], "m1");
-        assert!((json["by_model"][0]["acceptance_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+        assert!(
+            (json["by_model"][0]["acceptance_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9
+        );
         assert_eq!(json["timeline"]["bucket"], "hour");
         let points = json["timeline"]["points"].as_array().unwrap();
         assert_eq!(points.len(), 3);

@@ -79,7 +79,9 @@ pub fn open(path: &Path, max_mb: u64) -> Result<Connection, FeedbackError> {
     let page_size = page_size.max(512) as u64;
     let max_pages = (max_mb.saturating_mul(1024 * 1024) / page_size).max(1);
     connection
-        .query_row(&format!("PRAGMA max_page_count = {max_pages}"), [], |_| Ok(()))
+        .query_row(&format!("PRAGMA max_page_count = {max_pages}"), [], |_| {
+            Ok(())
+        })
         .map_err(sqlite("cannot configure"))?;
     migrate(&connection, path)?;
     Ok(connection)
@@ -154,10 +156,8 @@ mod tests {
     use super::*;
 
     fn temp_path(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "ghostline-schema-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("ghostline-schema-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir.join("sub/feedback.sqlite3")
     }
@@ -183,14 +183,20 @@ mod tests {
     fn newer_schemas_and_garbage_files_are_clear_errors() {
         let path = temp_path("newer");
         let connection = open(&path, 16).unwrap();
-        connection.execute_batch("PRAGMA user_version = 99").unwrap();
+        connection
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
         drop(connection);
         let error = open(&path, 16).unwrap_err().to_string();
         assert!(error.contains("schema version 99"), "{error}");
         std::fs::remove_file(&path).unwrap();
         let _ = std::fs::remove_file(path.with_extension("sqlite3-wal"));
         let _ = std::fs::remove_file(path.with_extension("sqlite3-shm"));
-        std::fs::write(&path, "this is not a database, it is a text file. ".repeat(200)).unwrap();
+        std::fs::write(
+            &path,
+            "this is not a database, it is a text file. ".repeat(200),
+        )
+        .unwrap();
         let error = open(&path, 16).unwrap_err().to_string();
         assert!(error.contains("not a database"), "{error}");
         let _ = std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap());

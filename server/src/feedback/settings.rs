@@ -70,17 +70,21 @@ fn default_path_from(
 /// hashed as the editor sent it, so one file always maps to one hash).
 pub fn path_hash(uri: &str) -> String {
     let digest = Sha256::digest(uri.as_bytes());
-    digest[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Creates the database's directory when missing.
 pub fn ensure_parent(path: &Path) -> Result<(), FeedbackError> {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|source| FeedbackError::Directory {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(|source| FeedbackError::Directory {
                 path: parent.display().to_string(),
                 source,
-            }),
+            })
+        }
         _ => Ok(()),
     }
 }

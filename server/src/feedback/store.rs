@@ -21,7 +21,8 @@ pub fn apply_batch(
     dropped: u64,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for event in events {
         apply(&transaction, event, raw_paths)?;
     }
@@ -36,7 +37,11 @@ pub fn apply_batch(
     transaction.commit()
 }
 
-fn apply(transaction: &Transaction, event: &FeedbackEvent, raw_paths: bool) -> rusqlite::Result<()> {
+fn apply(
+    transaction: &Transaction,
+    event: &FeedbackEvent,
+    raw_paths: bool,
+) -> rusqlite::Result<()> {
     let previous: Option<(String, i64, Option<i64>)> = transaction
         .prepare_cached(
             "SELECT outcome, accepted_chars, suggestion_chars FROM suggestions WHERE id = ?1",
@@ -126,7 +131,11 @@ fn apply(transaction: &Transaction, event: &FeedbackEvent, raw_paths: bool) -> r
 }
 
 /// Undecided suggestions shown before `cutoff_ms` become `ignored`.
-pub fn sweep_ignored(connection: &Connection, cutoff_ms: i64, now_ms: i64) -> rusqlite::Result<usize> {
+pub fn sweep_ignored(
+    connection: &Connection,
+    cutoff_ms: i64,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
     connection
         .prepare_cached(
             "UPDATE suggestions SET outcome = 'ignored', outcome_at_ms = ?1
@@ -220,7 +229,12 @@ mod tests {
         }
     }
 
-    fn event(id: &str, kind: FeedbackKind, at_ms: i64, facts: Option<SuggestionFacts>) -> FeedbackEvent {
+    fn event(
+        id: &str,
+        kind: FeedbackKind,
+        at_ms: i64,
+        facts: Option<SuggestionFacts>,
+    ) -> FeedbackEvent {
         FeedbackEvent {
             suggestion_id: id.into(),
             kind,
@@ -257,14 +271,24 @@ mod tests {
         let a = "file:///a.rs";
         let batch = [
             event("s1", FeedbackKind::Shown, 1_000, Some(facts(a, "hello"))),
-            event("s1", FeedbackKind::PartiallyAccepted { accepted_chars: 2 }, 1_100, Some(facts(a, "hello"))),
+            event(
+                "s1",
+                FeedbackKind::PartiallyAccepted { accepted_chars: 2 },
+                1_100,
+                Some(facts(a, "hello")),
+            ),
             // s2 supersedes nothing decided (s1 is partial) and is then superseded by s3.
             event("s2", FeedbackKind::Shown, 1_200, Some(facts(a, "world"))),
             event("s3", FeedbackKind::Shown, 1_300, Some(facts(a, "other"))),
             event("s3", FeedbackKind::Accepted, 1_400, None),
             // An accept the server knew nothing about still gets a row.
             event("s4", FeedbackKind::Rejected, 1_500, None),
-            event("s5", FeedbackKind::Shown, 1_600, Some(facts("file:///b.rs", "x"))),
+            event(
+                "s5",
+                FeedbackKind::Shown,
+                1_600,
+                Some(facts("file:///b.rs", "x")),
+            ),
         ];
         apply_batch(&mut connection, &batch, false, 3, 2_000).unwrap();
         expect_test::expect![[r#"
@@ -281,17 +305,34 @@ mod tests {
         apply_batch(&mut connection, &[], false, 0, 1_600 + IGNORE_AFTER_MS + 1).unwrap();
         assert!(rows(&connection)[4].starts_with("s5 ignored"));
         let dropped: i64 = connection
-            .query_row("SELECT value FROM counters WHERE name = 'dropped_shown_events'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'dropped_shown_events'",
+                [],
+                |row| row.get(0),
+            )
             .unwrap();
         assert_eq!(dropped, 3);
 
         // Raw paths only with the opt-in.
-        apply_batch(&mut connection, &[event("s6", FeedbackKind::Shown, 99_000, Some(facts(a, "y")))], true, 0, 99_000).unwrap();
+        apply_batch(
+            &mut connection,
+            &[event(
+                "s6",
+                FeedbackKind::Shown,
+                99_000,
+                Some(facts(a, "y")),
+            )],
+            true,
+            0,
+            99_000,
+        )
+        .unwrap();
         assert!(rows(&connection)[5].contains("raw_path_absent=false"));
 
         let mut out = Vec::new();
         assert_eq!(export_jsonl(&connection, Some(1_300), &mut out).unwrap(), 4);
-        let first: Value = serde_json::from_str(String::from_utf8(out).unwrap().lines().next().unwrap()).unwrap();
+        let first: Value =
+            serde_json::from_str(String::from_utf8(out).unwrap().lines().next().unwrap()).unwrap();
         assert_eq!(first["id"], "s3");
         assert_eq!(first["stages_ms"]["total_ms"], 25.0);
 

@@ -118,7 +118,11 @@ impl Backend {
     /// Waits until a decision is committed (bounded), logging when it could not be.
     pub(crate) async fn await_durable(&self, id: &str, receipt: Receipt) {
         if let Durability::NotRecorded(reason) = receipt.durable(DECISION_ACK_TIMEOUT).await {
-            tracing::debug!(id, reason, "feedback decision answered without a durable record");
+            tracing::debug!(
+                id,
+                reason,
+                "feedback decision answered without a durable record"
+            );
         }
     }
 
@@ -230,7 +234,9 @@ pub async fn feedback_stats(shared: &Shared) -> FeedbackStats {
             report_error: Some("no feedback database is configured".to_string()),
         };
     };
-    let result = tokio::task::spawn_blocking(move || crate::feedback::report::read(Path::new(&path), None)).await;
+    let result =
+        tokio::task::spawn_blocking(move || crate::feedback::report::read(Path::new(&path), None))
+            .await;
     let (report, report_error) = match result {
         Ok(Ok(report)) => (Some(report), None),
         Ok(Err(error)) => (None, Some(error.to_string())),

@@ -103,6 +103,15 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown");
+        // Commit the feedback events still queued (shown and partial accepts are notifications:
+        // nothing else waits for them).
+        let flushed = self
+            .shared
+            .feedback
+            .flush()
+            .durable(std::time::Duration::from_secs(2))
+            .await;
+        tracing::debug!(?flushed, "feedback flushed at shutdown");
         Ok(())
     }
 

@@ -37,7 +37,7 @@ function check(name, condition, detail) {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Feedback events in the server log: [{ event, id }]. */
+/** Feedback events in the server log: [{ event, id, acceptedLength }]. */
 function serverEvents() {
   let text = "";
   try {
@@ -45,7 +45,8 @@ function serverEvents() {
   } catch {
     return [];
   }
-  return [...text.matchAll(/event=(\w+)\s+id=("?)([^\s,"]+)\2/g)].map((m) => ({ event: m[1], id: m[3] }));
+  return [...text.matchAll(/event=(\w+)\s+id=("?)([^\s,"]+)\2(?:\s+accepted_length=(\d+))?/g)]
+    .map((m) => ({ event: m[1], id: m[3], acceptedLength: m[4] === undefined ? undefined : Number(m[4]) }));
 }
 async function waitFor(predicate, timeoutMs, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
@@ -226,6 +227,67 @@ try {
       ? countEvents("partial_accept") > partialsBefore
       : countEvents("accept") > acceptsBeforeWord || countEvents("partial_accept") > partialsBefore, 10000);
     check(`Ctrl+Right accepts a word of ${JSON.stringify(inline)} and the server hears it`, reported, serverEvents());
+    await page.keyboard.press("Escape");
+  }
+
+  // Accept one line (Ctrl+Alt+Right, VS Code's acceptNextLine): the ghost text's first line lands, and the server
+  // hears a partial accept of exactly that length (a one-line suggestion is accepted whole instead).
+  const lastShow = () => serverEvents().filter((e) => e.event === "show").pop();
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  const showsBeforeLine = countEvents("show");
+  await page.keyboard.type("let remainder = ", { delay: 60 });
+  const fourth = await waitGhost(page, `${editorSelector} .ghost-text-decoration`);
+  if (check("ghost text appears for the accept-line check", fourth !== null)) {
+    await waitFor(() => countEvents("show") > showsBeforeLine, 5000);
+    const lineId = lastShow()?.id;
+    const inline = (await page.$$eval(`${editorSelector} .ghost-text-decoration`,
+      (nodes) => nodes.map((n) => n.textContent ?? "").join(""))).replace(/\u00a0/g, " ")
+      .replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400));
+    const multiLine = (await page.$(`${editorSelector} .ghost-text:not(.ghost-text-decoration)`)) !== null;
+    await page.keyboard.press("Control+Alt+ArrowRight");
+    const reported = await waitFor(() => serverEvents().find((e) => e.id === lineId
+      && (e.event === "partial_accept" || e.event === "accept")), 10000);
+    console.log(`# accept line: ${JSON.stringify({ inline, multiLine, reported })}`);
+    check(`Ctrl+Alt+Right accepts the line ${JSON.stringify(inline)} and the server hears it`, reported !== undefined,
+      serverEvents().slice(-5));
+    if (reported?.event === "partial_accept") {
+      check(`the partial accept carries the accepted length (${reported.acceptedLength} = ${inline.length})`,
+        reported.acceptedLength === inline.length, reported);
+    }
+    await page.keyboard.press("Escape");
+  }
+
+  // Next / previous alternative (Alt+] / Alt+[) of an invoked suggestion (up to 3 alternatives): each newly shown
+  // one is reported as shown.
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("let modulo = ", { delay: 60 });
+  await sleep(1500);
+  const showsBeforeInvoke = countEvents("show");
+  await runCommand(page, "ghostline: Trigger Suggestion");
+  const invoked = await page.waitForSelector(ghostSelector, { timeout: suggestionTimeout }).catch(() => null);
+  await waitFor(() => countEvents("show") > showsBeforeInvoke, 5000);
+  if (check("an invoked suggestion is shown for the next/previous check", invoked !== null && countEvents("show") > showsBeforeInvoke)) {
+    const firstId = lastShow().id;
+    const ghostOf = async () => (await page.$$eval(ghostSelector, (nodes) => nodes.map((n) => n.textContent ?? "").join("")));
+    const firstGhost = await ghostOf();
+    const showsBeforeNext = countEvents("show");
+    await page.keyboard.press("Alt+BracketRight");
+    const next = await waitFor(() => countEvents("show") > showsBeforeNext ? lastShow() : null, 5000);
+    await page.screenshot({ path: path.join(artifacts, "vscode-next-alternative.png") });
+    if (next) {
+      check("Alt+] shows another alternative and the server hears its show", next.id !== firstId, next);
+      check("the ghost text changes to the alternative", (await ghostOf()) !== firstGhost);
+      const showsBeforePrevious = countEvents("show");
+      await page.keyboard.press("Alt+BracketLeft");
+      const back = await waitFor(() => countEvents("show") > showsBeforePrevious ? lastShow() : null, 5000);
+      check("Alt+[ goes back and the server hears the first one shown again", back?.id === firstId, back);
+    } else {
+      // The server deduplicates alternatives: one distinct suggestion leaves nothing to cycle to.
+      console.log("# one alternative only: Alt+] has nothing to show");
+      check("Alt+] with a single alternative reports nothing new", countEvents("show") === showsBeforeNext);
+    }
     await page.keyboard.press("Escape");
   }
   exitCode = failed === 0 ? 0 : 1;
