@@ -12,5 +12,7 @@ echo "-- eval (embedded model, two tasks per file)"
 "$bin" eval data/devset/*.jsonl --limit 2 --device cpu --json --out "$tmp/eval-smoke.jsonl"
 echo "-- bench latency"
 "$bin" bench latency --smoke --json
+echo "-- feedback bench (recording cost and writer throughput)"
+"$bin" feedback bench --paced 50 --decisions 10 --flood 500 --dir "$tmp" --json
 echo "-- bench model"
 "$bin" bench model --smoke --json

@@ -1,7 +1,9 @@
-//! The command line: `ghostline lsp | complete | model generate | eval | bench`.
+//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | feedback`.
 
 mod complete;
+mod feedback;
 mod model_generate;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,14 @@ pub enum Command {
     Eval(crate::eval::EvalArgs),
     /// Latency replay and model throughput benchmarks.
     Bench(crate::bench::BenchArgs),
+    /// What the local feedback store says: acceptance, latency, a plot over time.
+    Stats(stats::StatsArgs),
+    /// Export or delete the locally recorded feedback.
+    Feedback {
+        /// Feedback subcommand.
+        #[command(subcommand)]
+        command: feedback::FeedbackCommand,
+    },
 }
 
 /// `ghostline lsp`.
@@ -176,6 +186,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => {
             crate::logging::init("warn", None)?;
             crate::bench::run(args)
+        }
+        Command::Stats(args) => {
+            crate::logging::init("warn", None)?;
+            stats::run(args)
+        }
+        Command::Feedback { command } => {
+            crate::logging::init("warn", None)?;
+            feedback::run(command)
         }
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::completion::CompletionConfig;
+use crate::feedback::FeedbackSettings;
 use crate::model::{DevicePreference, ModelSpec};
 
 /// Every setting the server reads.
@@ -27,6 +28,8 @@ pub struct ServerConfig {
     pub timings_notifications: bool,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a full filter).
     pub log_level: Option<String>,
+    /// The feedback store (`feedback`, `feedbackPath`, `feedbackRawPaths`, `feedbackMaxMb`).
+    pub feedback: FeedbackSettings,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             model: ModelSpec::default(),
             timings_notifications: false,
             log_level: None,
+            feedback: FeedbackSettings::default(),
         }
     }
 }
@@ -59,6 +63,10 @@ const KNOWN_KEYS: &[&str] = &[
     "timings",
     "log_level",
     "languages",
+    "feedback",
+    "feedback_path",
+    "feedback_raw_paths",
+    "feedback_max_mb",
 ];
 
 impl ServerConfig {
@@ -147,6 +155,26 @@ impl ServerConfig {
             Some(Value::String(path)) => self.model.path = Some(PathBuf::from(path)),
             Some(other) => reader.warn(format!(
                 "ghostline settings: \"model_path\" must be a string (a model directory) or null, got {other}; keeping the current model"
+            )),
+        }
+        if let Some(feedback) = reader.bool("feedback") {
+            self.feedback.enabled = feedback;
+        }
+        if let Some(raw_paths) = reader.bool("feedback_raw_paths") {
+            self.feedback.raw_paths = raw_paths;
+        }
+        if let Some(max_mb) = reader.integer("feedback_max_mb", 1, 1_000_000) {
+            self.feedback.max_mb = max_mb;
+        }
+        match object.get("feedback_path") {
+            None => {}
+            Some(Value::Null) => self.feedback.path = None,
+            Some(Value::String(path)) if path.is_empty() => self.feedback.path = None,
+            Some(Value::String(path)) if PathBuf::from(path).is_absolute() => {
+                self.feedback.path = Some(PathBuf::from(path))
+            }
+            Some(other) => reader.warn(format!(
+                "ghostline settings: \"feedbackPath\" must be an absolute path to the feedback database or null (the default in the data directory), got {other}; keeping the current one"
             )),
         }
         for key in object.keys() {
@@ -258,6 +286,22 @@ mod tests {
         );
         assert!(!config.enable);
         assert_eq!(config.debounce_ms, 5);
+        assert!(
+            config
+                .apply_json(&json!({"feedback": false, "feedbackPath": "/x/f.sqlite3", "feedbackRawPaths": true, "feedbackMaxMb": 5}))
+                .is_empty()
+        );
+        assert_eq!(
+            config.feedback,
+            FeedbackSettings {
+                enabled: false,
+                path: Some(PathBuf::from("/x/f.sqlite3")),
+                raw_paths: true,
+                max_mb: 5
+            }
+        );
+        let warnings = config.apply_json(&json!({"feedbackPath": "relative.sqlite3"}));
+        assert!(warnings[0].contains("absolute path"), "{warnings:?}");
         let warnings = config.apply_json(&json!([1, 2]));
         assert_eq!(warnings.len(), 1);
         assert!(config.apply_json(&Value::Null).is_empty());

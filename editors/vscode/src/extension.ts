@@ -12,12 +12,14 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 import { FeedbackSink, FeedbackTracker, WireItem } from "./feedback";
+import { ServerStats, STATS_SCHEME, StatsView } from "./stats";
 import { StatusBar } from "./status";
 
 let client: LanguageClient | undefined;
 let status: StatusBar;
 let tracker: FeedbackTracker;
 let output: vscode.LogOutputChannel;
+let statsView: StatsView;
 
 /** `ghostline/status` from the server. */
 interface StatusParams {
@@ -25,6 +27,8 @@ interface StatusParams {
   message?: string;
   model?: string;
   device?: string;
+  /** Whether the feedback store records (`off` with the reason when its database failed). */
+  feedback?: { state: "on" | "starting" | "off"; message: string };
 }
 
 const config = () => vscode.workspace.getConfiguration("ghostline");
@@ -50,6 +54,9 @@ function serverSettings(): Record<string, unknown> {
     modelPath: c.get<string>("modelPath") || null,
     device: c.get<string>("device", "auto"),
     logLevel: c.get<string>("logLevel", "info"),
+    feedback: c.get<boolean>("feedback", true),
+    feedbackPath: c.get<string>("feedbackPath") || null,
+    feedbackRawPaths: c.get<boolean>("feedbackRawPaths", false),
   };
 }
 
@@ -156,7 +163,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     client.onNotification("ghostline/status", (params: StatusParams) => {
       const model = params.model && !params.message?.includes(params.model)
         ? `Model: ${params.model}${params.device ? ` on ${params.device}` : ""}` : undefined;
-      status.setState(params.state, [params.message, model].filter(Boolean).join("\n") || undefined);
+      const feedback = params.feedback && params.feedback.state !== "on" ? `Feedback: ${params.feedback.message}` : undefined;
+      status.setState(params.state, [params.message, model, feedback].filter(Boolean).join("\n") || undefined);
       if (params.state === "error") {
         void vscode.window.showErrorMessage(`ghostline: ${params.message ?? "the server reported an error"}`, "Show Logs")
           .then((choice) => choice && output.show());
@@ -199,9 +207,9 @@ async function toggleLanguage(): Promise<void> {
 async function showStats(): Promise<void> {
   if (!client) return void vscode.window.showWarningMessage("ghostline: the server is not running.");
   try {
-    const stats = await client.sendRequest("ghostline/stats", {});
+    const stats = await client.sendRequest<ServerStats>("ghostline/stats", {});
     output.info(`stats: ${JSON.stringify(stats)}`);
-    void vscode.window.showInformationMessage(`ghostline stats: ${JSON.stringify(stats)}`);
+    await statsView.show(stats);
   } catch (error) {
     void vscode.window.showWarningMessage(`ghostline: no stats from the server (${error})`);
   }
@@ -229,11 +237,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   output = vscode.window.createOutputChannel("ghostline", { log: true });
   status = new StatusBar();
   tracker = new FeedbackTracker(sink());
+  statsView = new StatsView();
   const command = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
   context.subscriptions.push(
     output,
     status,
     tracker,
+    statsView,
+    vscode.workspace.registerTextDocumentContentProvider(STATS_SCHEME, statsView),
     command("ghostline._accepted", (id: unknown) => tracker.accepted(id)),
     command("ghostline.dismiss", async () => {
       tracker.dismissed();

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use ropey::Rope;
 
-use super::Trigger;
+use super::{StageTimings, Trigger};
 
 /// Everything remembered about one suggestion.
 #[derive(Clone, Debug)]
@@ -32,6 +32,14 @@ pub struct SuggestionRecord {
     pub from_cache: bool,
     /// When it was created.
     pub created: Instant,
+    /// When the request that produced it arrived.
+    pub requested: Instant,
+    /// The model that made it (`unknown` when no model was ready).
+    pub model_id: String,
+    /// Prompt length in tokens (`None` when served from the cache).
+    pub prompt_tokens: Option<usize>,
+    /// Per-stage timings of the request that produced it.
+    pub timings: StageTimings,
 }
 
 /// The most recent suggestions (bounded).
@@ -111,6 +119,10 @@ mod tests {
                 trigger: Trigger::Automatic,
                 from_cache: false,
                 created: Instant::now(),
+                requested: Instant::now(),
+                model_id: "m".into(),
+                prompt_tokens: None,
+                timings: StageTimings::default(),
             });
         }
         assert!(registry.get(&ids[0]).is_none());

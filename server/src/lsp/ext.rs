@@ -5,6 +5,8 @@ use serde_json::Value;
 use tower_lsp_server::ls_types::notification::Notification;
 
 use crate::completion::StageTimings;
+use crate::feedback::FeedbackStatus;
+use crate::feedback::report::StatsReport;
 
 /// `ghostline/status` (server → client): what the model is doing, for the editor's status bar.
 pub enum StatusNotification {}
@@ -41,6 +43,9 @@ pub struct StatusParams {
     /// Device the model runs on, when one is loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Whether feedback is being recorded (`state` `on` / `starting` / `off`, and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<FeedbackStatus>,
 }
 
 /// `ghostline/timings` (server → client, only when the `timings` setting is on): per-stage
@@ -129,6 +134,22 @@ pub struct Stats {
     pub model_state: Option<StatusState>,
     /// Why the model is not ready, when it is not.
     pub model_message: Option<String>,
+    /// The feedback store: its status and the numbers `ghostline stats --json` prints.
+    pub feedback: Option<FeedbackStats>,
+}
+
+/// The feedback part of `ghostline/stats`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackStats {
+    /// Recording on or off, and why.
+    pub status: FeedbackStatus,
+    /// The stored numbers (all time), exactly as `ghostline stats --json` prints them;
+    /// `null` when there is no readable database.
+    pub report: Option<StatsReport>,
+    /// Why `report` is null, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 /// Parameters of the `ghostline/document` debugging request.

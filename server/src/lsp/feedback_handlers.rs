@@ -1,22 +1,34 @@
 //! Feedback from the editor — shown, accepted (command), partially accepted, rejected (command or
 //! notification) — goes to the feedback sink; an accept also starts the next suggestion
 //! speculatively so it is cached by the time the editor asks.
+//!
+//! Durability: the `ghostline.accept` / `ghostline.reject` commands are answered only after the
+//! feedback writer committed the event (or after [`DECISION_ACK_TIMEOUT`], or at once when
+//! recording is off), so a client that received the answer knows the decision is on disk.
+//! Notifications (show, partial accept, `ghostline/reject`) have no answer to wait for.
 
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::ext::FeedbackStats;
 use super::guard;
 use super::server::Backend;
+use super::state::Shared;
 use crate::completion::cache::CacheKeyText;
 use crate::completion::inflight::Speculation;
 use crate::completion::suggestions::SuggestionRecord;
 use crate::completion::{Trigger, TriggerDecision, complete_rope, trigger};
-use crate::feedback::{FeedbackEvent, FeedbackKind, SuggestionFacts};
+use crate::feedback::event::now_ms;
+use crate::feedback::{Durability, FeedbackEvent, FeedbackKind, Receipt, SuggestionFacts};
 use crate::model::CancelFlag;
 use crate::model::worker::ModelState;
 use crate::text::utf16_prefix_to_chars;
+
+/// The longest an accept/reject command waits for its commit before it is answered anyway.
+pub const DECISION_ACK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Finds a suggestion id in what clients send: a bare string, `{suggestionId}`, `{id}`, or an
 /// `{item}` / item whose `command.arguments[0]` is the id.
@@ -46,7 +58,7 @@ impl Backend {
     pub async fn did_show_completion(&self, params: Value) {
         guard::notification("textDocument/didShowCompletion", async {
             match suggestion_id_in(&params) {
-                Some(id) => self.feedback(&id, FeedbackKind::Shown),
+                Some(id) => drop(self.feedback(&id, FeedbackKind::Shown)),
                 None => {
                     tracing::warn!(%params, "didShowCompletion without a suggestion id; ignored")
                 }
@@ -71,7 +83,7 @@ impl Backend {
                 Some(record) => utf16_prefix_to_chars(&record.insert_text, accepted_units as usize),
                 None => accepted_units as usize,
             };
-            self.feedback(&id, FeedbackKind::PartiallyAccepted { accepted_chars });
+            drop(self.feedback(&id, FeedbackKind::PartiallyAccepted { accepted_chars }));
         })
         .await
     }
@@ -80,7 +92,7 @@ impl Backend {
     pub async fn reject_notification(&self, params: Value) {
         guard::notification("ghostline/reject", async {
             match suggestion_id_in(&params) {
-                Some(id) => self.reject(&id),
+                Some(id) => drop(self.reject(&id)),
                 None => {
                     tracing::warn!(%params, "ghostline/reject without a suggestion id; ignored")
                 }
@@ -90,19 +102,31 @@ impl Backend {
     }
 
     /// The `ghostline.accept` command.
-    pub(crate) fn accept(&self, id: &str) {
-        self.feedback(id, FeedbackKind::Accepted);
+    pub(crate) fn accept(&self, id: &str) -> Receipt {
+        let receipt = self.feedback(id, FeedbackKind::Accepted);
         if let Some(record) = self.shared.suggestions.get(id) {
             self.start_speculation(record);
         }
+        receipt
     }
 
     /// The `ghostline.reject` command and notification.
-    pub(crate) fn reject(&self, id: &str) {
-        self.feedback(id, FeedbackKind::Rejected);
+    pub(crate) fn reject(&self, id: &str) -> Receipt {
+        self.feedback(id, FeedbackKind::Rejected)
     }
 
-    fn feedback(&self, id: &str, kind: FeedbackKind) {
+    /// Waits until a decision is committed (bounded), logging when it could not be.
+    pub(crate) async fn await_durable(&self, id: &str, receipt: Receipt) {
+        if let Durability::NotRecorded(reason) = receipt.durable(DECISION_ACK_TIMEOUT).await {
+            tracing::debug!(
+                id,
+                reason,
+                "feedback decision answered without a durable record"
+            );
+        }
+    }
+
+    fn feedback(&self, id: &str, kind: FeedbackKind) -> Receipt {
         let record = self.shared.suggestions.get(id);
         {
             let mut stats = self.shared.stats();
@@ -116,17 +140,13 @@ impl Backend {
                 stats.unknown_suggestion_ids += 1;
             }
         }
-        let suggestion = record.map(|record| SuggestionFacts {
-            language_id: record.language_id,
-            text_chars: record.insert_text.chars().count(),
-            from_cache: record.from_cache,
-            age_ms: record.created.elapsed().as_millis() as u64,
-        });
-        self.shared.feedback.record(&FeedbackEvent {
+        let suggestion = record.map(|record| SuggestionFacts::of(&record));
+        self.shared.feedback.record(FeedbackEvent {
             suggestion_id: id.to_string(),
             kind,
+            at_ms: now_ms(),
             suggestion,
-        });
+        })
     }
 
     /// Computes the suggestion for the document as it will be after `record` is inserted, on the
@@ -199,6 +219,33 @@ impl Backend {
             }
             let _ = done_sender.send(true);
         });
+    }
+}
+
+/// The feedback part of `ghostline/stats`: the status, and the report `ghostline stats --json`
+/// prints, read after everything recorded so far is committed.
+pub async fn feedback_stats(shared: &Shared) -> FeedbackStats {
+    let _ = shared.feedback.flush().durable(DECISION_ACK_TIMEOUT).await;
+    let status = shared.feedback.status();
+    let Some(path) = status.path.clone() else {
+        return FeedbackStats {
+            status,
+            report: None,
+            report_error: Some("no feedback database is configured".to_string()),
+        };
+    };
+    let result =
+        tokio::task::spawn_blocking(move || crate::feedback::report::read(Path::new(&path), None))
+            .await;
+    let (report, report_error) = match result {
+        Ok(Ok(report)) => (Some(report), None),
+        Ok(Err(error)) => (None, Some(error.to_string())),
+        Err(error) => (None, Some(format!("the report failed: {error}"))),
+    };
+    FeedbackStats {
+        status,
+        report,
+        report_error,
     }
 }
 

@@ -43,6 +43,8 @@ struct Answer {
     model_called: bool,
     outcome: &'static str,
     reason: Option<String>,
+    /// Prompt tokens of the generation (`None`: no generation ran for this answer).
+    prompt_tokens: Option<usize>,
 }
 
 impl Answer {
@@ -53,6 +55,7 @@ impl Answer {
             model_called: false,
             outcome,
             reason: Some(reason.into()),
+            prompt_tokens: None,
         }
     }
 }
@@ -159,7 +162,7 @@ impl Backend {
         shared.in_flight.finish(&uri, ticket.seq);
         timings.total_ms = ms_since(started);
 
-        let items = self.to_lsp_items(&uri, &document, trigger, &answer);
+        let items = self.to_lsp_items(&uri, &document, trigger, &answer, started, &timings);
         self.record(&answer, &timings, &config, items.len());
         if config.timings_notifications {
             let position = position_params.position;
@@ -318,6 +321,7 @@ impl Backend {
             model_called: true,
             outcome: outcome_name,
             reason,
+            prompt_tokens: Some(outcome.prompt_tokens),
         })
     }
 
@@ -327,8 +331,14 @@ impl Backend {
         document: &Document,
         trigger: Trigger,
         answer: &Answer,
+        requested: Instant,
+        timings: &StageTimings,
     ) -> Vec<InlineCompletionItem> {
         let encoding = self.shared.encoding();
+        let model_id = match self.shared.worker.state() {
+            ModelState::Ready { info } => info.name,
+            _ => "unknown".to_string(),
+        };
         answer
             .items
             .iter()
@@ -344,6 +354,10 @@ impl Backend {
                     trigger,
                     from_cache: answer.from_cache,
                     created: Instant::now(),
+                    requested,
+                    model_id: model_id.clone(),
+                    prompt_tokens: answer.prompt_tokens,
+                    timings: timings.clone(),
                 });
                 to_proto::inline_completion_item(&document.rope, item, &id, encoding)
             })
@@ -410,5 +424,6 @@ fn cached_answer(cursor: usize, items: Vec<CachedItem>) -> Answer {
         model_called: false,
         outcome: "completed",
         reason: None,
+        prompt_tokens: None,
     }
 }

@@ -25,7 +25,7 @@ use tower_lsp_server::{LspService, Server};
 
 pub use server::{ACCEPT_COMMAND, Backend, REJECT_COMMAND};
 
-use crate::feedback::{FeedbackSink, LogFeedbackSink};
+use crate::feedback::{FeedbackSink, Recorder};
 use crate::model::ModelLoader;
 use crate::model::worker::ModelWorker;
 
@@ -42,11 +42,11 @@ pub struct LspOptions {
 }
 
 impl LspOptions {
-    /// The product's options: the real model, feedback to the log.
+    /// The product's options: the real model, feedback to the log and the SQLite store.
     pub fn product() -> LspOptions {
         LspOptions {
             loader: crate::model::real_model_loader(),
-            feedback: Box::new(LogFeedbackSink),
+            feedback: Box::new(Recorder::new()),
         }
     }
 }

@@ -58,6 +58,7 @@ impl LanguageServer for Backend {
                     .extend(warnings);
             }
             apply_log_level(&config, None);
+            self.shared.feedback.configure(&config.feedback);
             self.shared.set_config(config);
             tracing::info!(encoding = ?encoding, "initialize");
             self.shared.initialized.store(true, Ordering::SeqCst);
@@ -90,6 +91,7 @@ impl LanguageServer for Backend {
                     .await;
             }
             status::spawn_reporter(self.shared.clone());
+            status::spawn_feedback_reporter(self.shared.clone());
             let config = self.shared.config();
             if config.enable {
                 self.shared.worker.load(config.model.clone());
@@ -102,6 +104,15 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown");
+        // Commit the feedback events still queued (shown and partial accepts are notifications:
+        // nothing else waits for them).
+        let flushed = self
+            .shared
+            .feedback
+            .flush()
+            .durable(std::time::Duration::from_secs(2))
+            .await;
+        tracing::debug!(?flushed, "feedback flushed at shutdown");
         Ok(())
     }
 
@@ -139,7 +150,8 @@ impl LanguageServer for Backend {
                     params.command, params.arguments
                 )));
             };
-            match params.command.as_str() {
+            // Answered once the decision is durable (see feedback_handlers.rs).
+            let receipt = match params.command.as_str() {
                 ACCEPT_COMMAND => self.accept(&id),
                 REJECT_COMMAND => self.reject(&id),
                 other => {
@@ -147,7 +159,8 @@ impl LanguageServer for Backend {
                         "unknown command {other:?}; ghostline knows {ACCEPT_COMMAND} and {REJECT_COMMAND}"
                     )));
                 }
-            }
+            };
+            self.await_durable(&id, receipt).await;
             Ok(None)
         })
         .await
@@ -172,6 +185,7 @@ impl Backend {
         tracing::info!(?new, "settings changed");
         apply_log_level(&new, old.log_level.as_deref());
         self.shared.set_config(new.clone());
+        self.shared.feedback.configure(&new.feedback);
         self.shared.cache().clear();
         let model_changed = new.model != old.model;
         let needs_model = new.enable
@@ -183,14 +197,16 @@ impl Backend {
         }
     }
 
-    /// `ghostline/stats`: counters for tests and the editors' "show stats" commands.
-    pub async fn stats(&self) -> Result<Stats> {
+    /// `ghostline/stats`: counters for tests and the editors' "show stats" commands. Any params
+    /// (`null`, `{}`, what editors send) are accepted and ignored.
+    pub async fn stats(&self, _params: Value) -> Result<Stats> {
         let mut stats = self.shared.stats().clone();
         stats.open_documents = self.shared.documents.len();
         stats.model_jobs_queued = self.shared.worker.queued_jobs();
         let (state, message, _) = self.shared.status();
         stats.model_state = Some(state);
         stats.model_message = Some(message);
+        stats.feedback = Some(super::feedback_handlers::feedback_stats(&self.shared).await);
         Ok(stats)
     }
 

@@ -25,8 +25,25 @@ pub async fn send_current(shared: &Shared) {
             message,
             model,
             device,
+            feedback: Some(shared.feedback.status()),
         })
         .await;
+}
+
+/// Resends the status whenever the feedback store's status changes (it starts, or fails).
+pub fn spawn_feedback_reporter(shared: Arc<Shared>) {
+    let Some(mut statuses) = shared.feedback.subscribe() else {
+        return;
+    };
+    // The store may have started (or failed) before this subscription: report it once now.
+    statuses.mark_changed();
+    tokio::spawn(async move {
+        while statuses.changed().await.is_ok() {
+            let status = statuses.borrow_and_update().clone();
+            tracing::info!(state = ?status.state, message = %status.message, "feedback status");
+            send_current(&shared).await;
+        }
+    });
 }
 
 /// Watches the model state for the server's lifetime, sending a status for each change.

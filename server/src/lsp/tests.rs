@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
 use super::{LspOptions, serve};
-use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink};
+use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, Receipt};
 use crate::model::{CompletionModel, ModelLoader, ModelSpec};
 use crate::test_model::ScriptedModel;
 
@@ -99,8 +99,9 @@ impl Client {
 struct RecordingSink(Arc<Mutex<Vec<FeedbackEvent>>>);
 
 impl FeedbackSink for RecordingSink {
-    fn record(&self, event: &FeedbackEvent) {
-        self.0.lock().unwrap().push(event.clone());
+    fn record(&self, event: FeedbackEvent) -> Receipt {
+        self.0.lock().unwrap().push(event);
+        Receipt::none()
     }
 }
 

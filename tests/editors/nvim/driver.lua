@@ -1,6 +1,7 @@
 --- driver.lua: end-to-end test of the Neovim plugin. Run with `nvim -l`; it drives another Neovim (a real TUI in
 --- tmux, or a headless one) over its RPC socket: types, waits for ghost text from the server, accepts by word and
 --- whole, dismisses, and checks each step in the buffer, on the screen (tmux capture-pane) and in the server log.
+--- :GhostlineStats runs before typing and at the end: the stored accepted / rejected counts it shows went up.
 ---
 --- Environment: NVIM_SOCKET (the editor's --listen address), GHOSTLINE_LOG_FILE (the server's log file),
 --- ARTIFACTS (folder for screen captures), TMUX_TARGET (tmux session, optional), TYPED (keys to type, optional),
@@ -145,6 +146,30 @@ local function visible_lines(ghost)
   return lines
 end
 
+--- Runs :GhostlineStats (in normal mode), waits for its window, captures the screen, reads the stored counts it
+--- shows, closes the window with `q`. Returns { accepted = n, rejected = n } (nil values when not shown) and the text.
+local function stats_view(capture_name)
+  lua([[vim.cmd("GhostlineStats")]])
+  local text
+  vim.wait(15000, function()
+    text = lua([[
+      local bufnr = vim.fn.bufnr("ghostline://stats")
+      if bufnr == -1 then return "" end
+      return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), "\n")
+    ]])
+    return type(text) == "string" and text:find("Stored suggestions", 1, true) ~= nil
+  end, 100)
+  if type(text) ~= "string" then text = "" end
+  capture(capture_name)
+  lua([[
+    local window = vim.fn.bufwinid("ghostline://stats")
+    if window ~= -1 then vim.api.nvim_set_current_win(window) end
+  ]])
+  input("q")
+  vim.wait(3000, function() return lua([[return vim.fn.bufnr("ghostline://stats") == -1]]) end, 50)
+  return { accepted = tonumber(text:match("\n  accepted: (%d+)")), rejected = tonumber(text:match("\n  rejected: (%d+)")) }, text
+end
+
 -- 1. The server starts and reports the model loaded.
 local state
 vim.wait(ready_timeout, function()
@@ -164,6 +189,11 @@ local health_file = io.open(artifacts .. "/nvim-checkhealth.txt", "w")
 if health_file then health_file:write(health) health_file:close() end
 check(":checkhealth ghostline: binary found", health:match("OK ghostline %d+%.%d+") ~= nil, health)
 check(":checkhealth ghostline: model loaded", health:match("OK[^\n]*model loaded") ~= nil)
+
+-- 2b. :GhostlineStats shows the feedback store's numbers.
+local stats_before, stats_text = stats_view("nvim-stats-before.txt")
+check(":GhostlineStats shows the stored counts", stats_before.accepted ~= nil and stats_before.rejected ~= nil, stats_text)
+check(":GhostlineStats says feedback recording is on", stats_text:find("Feedback recording: on", 1, true) ~= nil, stats_text)
 
 -- 3. Typing shows ghost text: an extmark with the suggestion, on screen, and reported as shown.
 input(os.getenv("TYPED") or "9GA<CR>let product = ")
@@ -269,6 +299,16 @@ if check("a new suggestion appears after Enter", state ~= nil) then
     check("Escape clears the ghost text", #state.marks == 0)
   end
 end
+
+-- 8. :GhostlineStats again (normal mode): the accept of step 5 and the rejects of steps 6-7 are counted.
+input("<Esc>")
+local stats_after, stats_after_text = stats_view("nvim-stats-after.txt")
+out("# stats: accepted " .. tostring(stats_before.accepted) .. " -> " .. tostring(stats_after.accepted)
+  .. ", rejected " .. tostring(stats_before.rejected) .. " -> " .. tostring(stats_after.rejected))
+check(":GhostlineStats counts the accept", stats_before.accepted ~= nil and stats_after.accepted == stats_before.accepted + 1,
+  stats_after_text)
+check(":GhostlineStats counts the rejects", stats_before.rejected ~= nil and stats_after.rejected ~= nil
+  and stats_after.rejected > stats_before.rejected, stats_after_text)
 
 pcall(vim.rpcnotify, channel, "nvim_command", "qa!")
 out("nvim: " .. passed .. " passed, " .. failed .. " failed")

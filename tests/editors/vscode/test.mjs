@@ -1,6 +1,7 @@
 //! End-to-end test of the VS Code extension: code-server (VS Code in a browser, with the .vsix installed) driven in
 //! headless Chromium by playwright-core. Types in a Rust file, waits for ghost text from the real server, accepts it
 //! with Tab, checks the file and the server log; types again, dismisses with Escape, checks the reject.
+//! "ghostline: Show Stats" is run before and after the accept: the stored `accepted` count it shows goes up by one.
 //!
 //! Environment: CODE_URL (code-server's address with ?folder=), PROJECT (that folder), GHOSTLINE_LOG_FILE,
 //! CHROMIUM, ARTIFACTS, READY_TIMEOUT_MS, SUGGESTION_TIMEOUT_MS, AUTO_WAIT_MS, TYPED, REQUIRE_AUTOMATIC (1: no
@@ -36,7 +37,7 @@ function check(name, condition, detail) {
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Feedback events in the server log: [{ event, id }]. */
+/** Feedback events in the server log: [{ event, id, acceptedLength }]. */
 function serverEvents() {
   let text = "";
   try {
@@ -44,7 +45,8 @@ function serverEvents() {
   } catch {
     return [];
   }
-  return [...text.matchAll(/event=(\w+)\s+id=("?)([^\s,"]+)\2/g)].map((m) => ({ event: m[1], id: m[3] }));
+  return [...text.matchAll(/event=(\w+)\s+id=("?)([^\s,"]+)\2(?:\s+accepted_length=(\d+))?/g)]
+    .map((m) => ({ event: m[1], id: m[3], acceptedLength: m[4] === undefined ? undefined : Number(m[4]) }));
 }
 async function waitFor(predicate, timeoutMs, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
@@ -77,6 +79,35 @@ async function waitGhost(page, selector) {
   await sleep(500);
   await page.keyboard.press("Enter");
   return page.waitForSelector(selector, { timeout: suggestionTimeout }).catch(() => null);
+}
+
+/** Runs a command from the command palette (F1). */
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  await page.waitForSelector(".quick-input-widget input", { timeout: 10000 });
+  await page.keyboard.type(title, { delay: 10 });
+  await sleep(500);
+  await page.keyboard.press("Enter");
+}
+
+/**
+ * "ghostline: Show Stats", then reads the view's text; returns the stored `accepted` count it shows (null when
+ * none) and closes the view again (Ctrl+W), back to the file.
+ */
+async function statsAccepted(page, shot) {
+  await runCommand(page, "ghostline: Show Stats");
+  const text = await waitFor(async () => {
+    // Monaco draws spaces as U+00A0.
+    const views = await page.$$eval(".editor-instance .monaco-editor .view-lines",
+      (nodes) => nodes.map((n) => n.innerText.replace(/\u00a0/g, " ")));
+    return views.find((t) => t.includes("Stored suggestions")) ?? null;
+  }, 15000, 250);
+  await page.screenshot({ path: path.join(artifacts, shot) });
+  const match = /^\s*accepted: (\d+)/m.exec(text ?? "");
+  console.log(`# stats view: ${JSON.stringify((text ?? "").split("\n").slice(0, 8))}`);
+  await page.keyboard.press("Control+W");
+  await sleep(500);
+  return match ? Number(match[1]) : null;
 }
 
 const browser = await chromium.launch({
@@ -112,6 +143,8 @@ try {
     return /ready|error|not installed/.test(label) ? label : null;
   }, readyTimeout, 250);
   check(`status bar reports ready (${ready})`, /ready/.test(ready ?? ""), ready ?? "no status bar item");
+  const acceptedAtStart = await statsAccepted(page, "vscode-stats-before.png");
+  check(`"ghostline: Show Stats" shows the stored accepted count (${acceptedAtStart})`, acceptedAtStart !== null);
 
   // Type in the body of the function and wait for ghost text.
   const original = fs.readFileSync(path.join(project, "src/lib.rs"), "utf8");
@@ -155,6 +188,10 @@ try {
     { file: fs.readFileSync(path.join(project, "src/lib.rs"), "utf8"), expectedLine });
   check("server logged the accept", await waitFor(() => countEvents("accept") > acceptsBefore, 10000), serverEvents());
   await page.screenshot({ path: path.join(artifacts, "vscode-after-accept.png") });
+  const acceptedAfter = await statsAccepted(page, "vscode-stats-after-accept.png");
+  check(`Show Stats counts the accept (${acceptedAtStart} -> ${acceptedAfter})`,
+    acceptedAtStart !== null && acceptedAfter === acceptedAtStart + 1);
+  // Closing the view gave the focus back to lib.rs with its cursor where the accept left it.
 
   // Type again, dismiss with Escape: the ghost text goes and the reject reaches the server.
   const rejectsBefore = countEvents("reject");
@@ -190,6 +227,85 @@ try {
       ? countEvents("partial_accept") > partialsBefore
       : countEvents("accept") > acceptsBeforeWord || countEvents("partial_accept") > partialsBefore, 10000);
     check(`Ctrl+Right accepts a word of ${JSON.stringify(inline)} and the server hears it`, reported, serverEvents());
+    await page.keyboard.press("Escape");
+    // The partial accept's length is what landed in the file after what was typed (saved and read back).
+    const partialEvent = serverEvents().filter((e) => e.event === "partial_accept").pop();
+    if (partial && partialEvent) {
+      await page.keyboard.press("Control+S");
+      const typedPrefix = "let difference = ";
+      const landed = await waitFor(() => {
+        const line = fs.readFileSync(path.join(project, "src/lib.rs"), "utf8").split("\n")
+          .find((l) => l.includes(typedPrefix));
+        return line !== undefined && line.trim() !== typedPrefix.trim() ? line.slice(line.indexOf(typedPrefix) + typedPrefix.length) : null;
+      }, 5000);
+      check(`the partial accept reports the accepted length (${partialEvent.acceptedLength} = ${JSON.stringify(landed)}.length)`,
+        landed !== null && partialEvent.acceptedLength === landed.length, { partialEvent, landed });
+    }
+  }
+
+  // Accept one line (Ctrl+Alt+Right, VS Code's acceptNextLine): the ghost text's first line lands, and the server
+  // hears a partial accept of exactly that length (a one-line suggestion is accepted whole instead).
+  const lastShow = () => serverEvents().filter((e) => e.event === "show").pop();
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  // A blank line in a body: the server suggests a block (several lines), so one line is a part of it.
+  const showsBeforeLine = countEvents("show");
+  await page.keyboard.press("Enter");
+  const fourth = await waitGhost(page, `${editorSelector} .ghost-text-decoration`);
+  if (check("ghost text appears for the accept-line check", fourth !== null)) {
+    await waitFor(() => countEvents("show") > showsBeforeLine, 5000);
+    const lineId = lastShow()?.id;
+    const inline = (await page.$$eval(`${editorSelector} .ghost-text-decoration`,
+      (nodes) => nodes.map((n) => n.textContent ?? "").join(""))).replace(/\u00a0/g, " ")
+      .replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400));
+    const multiLine = (await page.$(`${editorSelector} .ghost-text:not(.ghost-text-decoration)`)) !== null;
+    await page.keyboard.press("Control+Alt+ArrowRight");
+    const reported = await waitFor(() => serverEvents().find((e) => e.id === lineId
+      && (e.event === "partial_accept" || e.event === "accept")), 10000);
+    console.log(`# accept line: ${JSON.stringify({ inline, multiLine, reported })}`);
+    check(`Ctrl+Alt+Right accepts the line ${JSON.stringify(inline)} and the server hears it`, reported !== undefined,
+      serverEvents().slice(-5));
+    if (reported?.event === "partial_accept") {
+      // The accepted length counts the inserted line, and its line break when VS Code inserts one.
+      console.log(`# partial accept of ${reported.acceptedLength} chars; first ghost line ${inline.length} chars`);
+      check(`the partial accept carries the accepted length (${reported.acceptedLength} for a first line of ${inline.length})`,
+        reported.acceptedLength === inline.length || reported.acceptedLength === inline.length + 1, reported);
+    } else {
+      console.log("# the suggestion was one line: accept-line accepted it whole");
+    }
+    await page.keyboard.press("Escape");
+  }
+
+  // Next / previous alternative (Alt+] / Alt+[) of an invoked suggestion (up to 3 alternatives): each newly shown
+  // one is reported as shown.
+  await page.keyboard.press("End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("let modulo = ", { delay: 60 });
+  await sleep(1500);
+  const showsBeforeInvoke = countEvents("show");
+  await runCommand(page, "ghostline: Trigger Suggestion");
+  const invoked = await page.waitForSelector(ghostSelector, { timeout: suggestionTimeout }).catch(() => null);
+  await waitFor(() => countEvents("show") > showsBeforeInvoke, 5000);
+  if (check("an invoked suggestion is shown for the next/previous check", invoked !== null && countEvents("show") > showsBeforeInvoke)) {
+    const firstId = lastShow().id;
+    const ghostOf = async () => (await page.$$eval(ghostSelector, (nodes) => nodes.map((n) => n.textContent ?? "").join("")));
+    const firstGhost = await ghostOf();
+    const showsBeforeNext = countEvents("show");
+    await page.keyboard.press("Alt+BracketRight");
+    const next = await waitFor(() => countEvents("show") > showsBeforeNext ? lastShow() : null, 5000);
+    await page.screenshot({ path: path.join(artifacts, "vscode-next-alternative.png") });
+    if (next) {
+      check("Alt+] shows another alternative and the server hears its show", next.id !== firstId, next);
+      check("the ghost text changes to the alternative", (await ghostOf()) !== firstGhost);
+      const showsBeforePrevious = countEvents("show");
+      await page.keyboard.press("Alt+BracketLeft");
+      const back = await waitFor(() => countEvents("show") > showsBeforePrevious ? lastShow() : null, 5000);
+      check("Alt+[ goes back and the server hears the first one shown again", back?.id === firstId, back);
+    } else {
+      // The server deduplicates alternatives: one distinct suggestion leaves nothing to cycle to.
+      console.log("# one alternative only: Alt+] has nothing to show");
+      check("Alt+] with a single alternative reports nothing new", countEvents("show") === showsBeforeNext);
+    }
     await page.keyboard.press("Escape");
   }
   exitCode = failed === 0 ? 0 : 1;

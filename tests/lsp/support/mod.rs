@@ -41,6 +41,14 @@ impl LspClient {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Feedback goes to a per-run scratch data directory unless a test chooses one, never
+        // into the real user's ~/.local/share.
+        if !env.iter().any(|(key, _)| *key == "XDG_DATA_HOME") {
+            command.env(
+                "XDG_DATA_HOME",
+                std::env::temp_dir().join(format!("ghostline-test-data-{}", std::process::id())),
+            );
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -79,6 +87,34 @@ impl LspClient {
             next_id: 1,
             stderr,
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no flushing) and waits for it to end.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Responses (to any request) already received, removed from the backlog: id → result or error.
+    pub fn take_responses(&mut self) -> Vec<(i64, Result<Value, Value>)> {
+        while let Ok(message) = self.messages.try_recv() {
+            self.backlog.push_back(message);
+        }
+        let mut responses = Vec::new();
+        self.backlog.retain(|message| {
+            if message.get("method").is_none()
+                && let Some(id) = message["id"].as_i64()
+            {
+                let result = match message.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(message["result"].clone()),
+                };
+                responses.push((id, result));
+                return false;
+            }
+            true
+        });
+        responses
     }
 
     /// What the server wrote to stderr so far.

@@ -44,7 +44,15 @@ local function on_status(_, result, ctx)
   if type(result) ~= "table" then return end
   local previous = M.status_by_client[ctx.client_id]
   M.status_by_client[ctx.client_id] =
-    { state = result.state, message = result.message, model = result.model, device = result.device }
+    { state = result.state, message = result.message, model = result.model, device = result.device,
+      feedback = type(result.feedback) == "table" and result.feedback or nil }
+  local feedback = M.status_by_client[ctx.client_id].feedback
+  local previous_feedback = previous and previous.feedback
+  if feedback and feedback.state == "off" and config.options.notify_errors
+    and (not previous_feedback or previous_feedback.state ~= "off" or previous_feedback.message ~= feedback.message)
+    and not (feedback.message or ""):match("turned off in the settings") then
+    vim.notify("ghostline: " .. (feedback.message or "feedback recording is off"), vim.log.levels.WARN)
+  end
   if result.state == "error" and config.options.notify_errors then
     if not previous or previous.state ~= "error" or previous.message ~= result.message then
       vim.notify("ghostline: " .. (result.message or "the server reported an error"), vim.log.levels.ERROR)
@@ -140,9 +148,11 @@ function M.status_line(bufnr)
   if not client then return "ghostline: off" end
   local status = M.status_by_client[client.id]
   local state = status and status.state or "starting"
+  local feedback_off = status and status.feedback and status.feedback.state == "off" and ", feedback off" or ""
   if state == "ready" and M.last_latency_ms then
-    return ("ghostline: ready (%d ms)"):format(M.last_latency_ms)
+    return ("ghostline: ready (%d ms%s)"):format(M.last_latency_ms, feedback_off)
   end
+  if feedback_off ~= "" then return ("ghostline: %s (feedback off)"):format(state) end
   return "ghostline: " .. state
 end
 

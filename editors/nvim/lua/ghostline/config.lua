@@ -17,6 +17,9 @@ local M = {}
 ---@field device "auto"|"cpu"|"gpu"|nil
 ---@field modelPath string|nil       a model directory (config.json, model.safetensors, tokenizer.json); nil = embedded model
 ---@field logLevel "error"|"warn"|"info"|"debug"|"trace"|nil
+---@field feedback boolean|nil      record shown/accepted/rejected suggestions in a local SQLite file (default true)
+---@field feedbackPath string|nil   that file (absolute); nil = $XDG_DATA_HOME/ghostline/feedback.sqlite3
+---@field feedbackRawPaths boolean|nil  store file paths too (default false: only a hash)
 
 ---@class ghostline.Options
 M.defaults = {

@@ -135,6 +135,8 @@ local function command(opts)
     M.trigger()
   elseif sub == "log" then
     vim.cmd.edit(config.options.log_file or vim.lsp.get_log_path())
+  elseif sub == "stats" then
+    require("ghostline.stats").show()
   elseif sub == "restart" then
     for _, c in ipairs(client.all()) do vim.lsp.stop_client(c.id) end
     vim.defer_fn(function() attach(vim.api.nvim_get_current_buf()) end, 200)
@@ -160,8 +162,11 @@ function M.setup(user_options)
   end
   vim.api.nvim_create_user_command("Ghostline", command, {
     nargs = "?",
-    complete = function() return { "status", "toggle", "enable", "disable", "trigger", "log", "restart" } end,
-    desc = "ghostline: status | toggle | enable | disable | trigger | log | restart",
+    complete = function() return { "status", "toggle", "enable", "disable", "trigger", "log", "stats", "restart" } end,
+    desc = "ghostline: status | toggle | enable | disable | trigger | log | stats | restart",
+  })
+  vim.api.nvim_create_user_command("GhostlineStats", function() require("ghostline.stats").show() end, {
+    desc = "ghostline: show the feedback store's numbers (acceptance, latency) and this session's counters",
   })
   set_keymaps()
   client.push_settings()
