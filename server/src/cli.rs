@@ -2,6 +2,7 @@
 
 mod complete;
 mod model_generate;
+pub mod remote_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +79,9 @@ pub struct CompleteArgs {
     /// Answer as for typing (one item, may decline) instead of an explicit request.
     #[arg(long)]
     pub automatic: bool,
+    /// Remote inference backend options.
+    #[command(flatten)]
+    pub remote: remote_args::RemoteArgs,
 }
 
 /// `ghostline model ...`.
