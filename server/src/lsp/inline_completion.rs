@@ -271,6 +271,19 @@ impl Backend {
         });
         let (outcome, queue_ms) = match job.await {
             Ok(Ok(result)) => result,
+            // A remote endpoint that is down is a state (shown by `ghostline/status`), not a
+            // protocol error on every keystroke.
+            Ok(Err(error))
+                if matches!(
+                    shared.worker.state(),
+                    ModelState::Ready {
+                        health: Some(_),
+                        ..
+                    }
+                ) =>
+            {
+                return Ok(Answer::empty("empty", error.to_string()));
+            }
             Ok(Err(error)) => {
                 return Err(guard::internal_error(format!(
                     "ghostline: the completion failed: {error}"
