@@ -266,7 +266,15 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     step("wrong key: rejected, key redacted");
 
     // --- cancellation mid-stream closes the connection at once ---
+    // Dropping the other clients closes their pooled keep-alive connections, so the only client
+    // connection to the server is the stream's.
+    drop((streamed, whole, rejected));
     let mut cancellable = RemoteModel::connect(&spec(&server), None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while established_to(server.port) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(established_to(server.port), 0, "no client connection before the stream");
     let cancel = CancelFlag::new();
     let chunks = AtomicUsize::new(0);
     let mut open_while_streaming = 0;

@@ -50,6 +50,16 @@ function serverSettings(): Record<string, unknown> {
     modelPath: c.get<string>("modelPath") || null,
     device: c.get<string>("device", "auto"),
     logLevel: c.get<string>("logLevel", "info"),
+    // Remote inference backend (docs/remote.md); the API key stays in the environment.
+    backend: c.get<string>("backend", "local"),
+    endpoint: c.get<string>("endpoint") || null,
+    remoteModel: c.get<string>("remoteModel") || null,
+    apiKeyEnv: c.get<string>("apiKeyEnv") || null,
+    fimTemplate: c.get<string>("fimTemplate") || null,
+    connectTimeoutMs: c.get<number>("connectTimeoutMs", 2000),
+    totalTimeoutMs: c.get<number>("totalTimeoutMs", 15000),
+    fallbackToLocal: c.get<boolean>("fallbackToLocal", false),
+    allowInsecureHttp: c.get<boolean>("allowInsecureHttp", false),
   };
 }
 
