@@ -36,22 +36,20 @@ const WRONG_KEY: &str = "sk-wrong-key-9876543210";
 struct Server {
     child: Child,
     port: u16,
-    log: std::path::PathBuf,
 }
 
 impl Server {
     fn start(python: &str, gguf: &str, dir: &TempDir) -> Server {
         let port = free_port();
-        let log = dir.0.join("llama-server.log");
         let child = Command::new(python)
             .args(["-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1"])
             .args(["--port", &port.to_string(), "--api_key", KEY, "--n_ctx", "2048"])
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
+            .stdout(std::fs::File::create(dir.0.join("llama-server.log")).unwrap())
             .stderr(std::fs::File::create(dir.0.join("llama-server.err")).unwrap())
             .spawn()
             .expect("starting llama_cpp.server");
-        let mut server = Server { child, port, log };
+        let mut server = Server { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = server.child.try_wait().unwrap() {
@@ -80,7 +78,6 @@ impl Server {
         if let Ok(mut file) = std::fs::File::open(dir.0.join("llama-server.err")) {
             file.read_to_string(&mut text).ok();
         }
-        let _ = &self.log;
         text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect()
     }
 }
@@ -315,10 +312,26 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         .unwrap_err()
         .to_string();
     let waited = asked.elapsed();
+    // A request cancelled while the server has sent nothing yet frees the model thread at once
+    // (the exchange runs on a helper thread), long before the total timeout.
+    let cancel = CancelFlag::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+            Instant::now()
+        })
+    };
+    let output = slow_model.generate(&request(8), &cancel, &mut |_| {}).unwrap();
+    let freed_after = canceller.join().unwrap().elapsed();
+    assert_eq!(output.completions[0].finish, FinishReason::Cancelled);
+    assert!(freed_after < Duration::from_millis(200), "{freed_after:?}");
     server.signal("-CONT");
     assert!(error.contains("within 1500 ms (totalTimeoutMs)"), "{error}");
     assert!(waited < Duration::from_secs(4), "{waited:?}");
     step(&format!("stopped server: timed out after {waited:?}: {error}"));
+    step(&format!("stopped server: a cancel before the first byte returned after {freed_after:?}"));
 
     // --- killed mid-request: an error without fallback; with it, the local model answers ---
     let local = ghostline::model::engine::load(&ModelSpec::default()).unwrap();
@@ -343,6 +356,7 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     assert!(health.fallback_active);
     assert!(health.message.contains("broke off its answer") || health.message.contains("unreachable"), "{}", health.message);
     assert!(!output.completions.is_empty());
+    assert!(output.timings.tokenize_ms > 0.0, "the local engine answered: {output:?}");
     step(&format!("killed mid-request, fallback answered: {:?}; status: {}", output.completions[0].text, health.message));
     let error = plain
         .generate(&request(8), &CancelFlag::new(), &mut |_| {})

@@ -17,6 +17,7 @@
 //! product's loader) and the `CompletionModel` it returns; HTTP, wire formats and templates stay
 //! inside this module.
 
+pub mod exchange;
 pub mod fim;
 pub mod http;
 pub mod remote;

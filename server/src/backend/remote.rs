@@ -1,29 +1,30 @@
 //! `RemoteModel`: a [`CompletionModel`] whose generations run on an inference server.
 //!
-//! It lives on the model thread like the local engine, so cancellation works the same way: the
-//! [`CancelFlag`] is checked between streamed chunks, and a cancelled, budget-exhausted or
-//! stop-string-ended stream is dropped, which closes the connection (the server stops generating
-//! instead of finishing an answer nobody reads). Only failures before any answer byte (refused,
-//! reset: the request cannot have started work) are retried, at most [`MAX_RETRIES`] times, and
-//! never once the request is cancelled. When `fallbackToLocal` is set, a failed endpoint is
-//! answered by the local engine and skipped for a growing back-off, and [`CompletionModel::health`]
-//! tells the status line what is happening.
+//! It lives on the model thread like the local engine. Each HTTP exchange runs on a short-lived
+//! helper thread (`exchange.rs`) that streams pieces back over a channel, while the model thread
+//! waits, polling the [`CancelFlag`] every few milliseconds: a cancelled request frees the model
+//! thread at once, even while the server is still reading the prompt and has sent nothing, and
+//! the helper stops at its next chunk (or before sending), dropping the stream, which closes the
+//! connection, so the server stops generating an answer nobody reads. Only failures before any
+//! answer byte are retried (refused, reset: the request cannot have started work), at most
+//! [`MAX_RETRIES`] times, and never once the request is cancelled. When `fallbackToLocal` is set,
+//! a failed endpoint is answered by the local engine and skipped for a growing back-off, and
+//! [`CompletionModel::health`] tells the status line what is happening.
 
-use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::BackendSpec;
-use super::fim::{FimError, FimTemplate};
-use super::http::{ApiKey, Endpoint, EndpointError, Failure, agent};
-use super::stream::EventDecoder;
-use super::wire::{self, WireError, WireRequest, excerpt};
+pub use super::exchange::{MAX_RETRIES, RemoteError};
+use super::exchange::{Answer, Client, cancelled_answer};
+use super::fim::FimTemplate;
 use crate::model::{
     CancelFlag, Completion, CompletionModel, Degradation, FinishReason, GenerateOutput,
     GenerateRequest, GenerateTimings, ModelCallError, ModelInfo,
 };
 
-/// Retries of a request that failed before any answer byte.
-pub const MAX_RETRIES: usize = 2;
 /// Context length assumed for a remote model (prompt + completion, in estimated tokens).
 pub const REMOTE_CONTEXT_TOKENS: usize = 4096;
 /// Characters per token assumed when estimating prompt sizes for a remote model.
@@ -32,74 +33,20 @@ const CHARS_PER_TOKEN: usize = 3;
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 /// Longest back-off.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Largest non-streamed answer read.
-const MAX_BODY_BYTES: u64 = 16 << 20;
+/// How often the waiting model thread looks at the cancel flag and the time budget.
+const POLL: Duration = Duration::from_millis(5);
 
-/// Errors of the remote backend. Messages never contain the API key.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    /// The endpoint or key settings are unusable.
-    #[error(transparent)]
-    Endpoint(#[from] EndpointError),
-    /// The FIM template setting is unusable.
-    #[error(transparent)]
-    Template(#[from] FimError),
-    /// The exchange failed on the network (refused, timeout, broken off).
-    #[error("remote endpoint {endpoint} {what}")]
-    Network {
-        /// The endpoint.
-        endpoint: String,
-        /// The failure in words.
-        what: String,
-        /// The classified failure.
-        failure: Failure,
-    },
-    /// HTTP 401/403.
-    #[error("remote endpoint {endpoint} rejected the request (HTTP {status}): {hint}")]
-    Unauthorized {
-        /// The endpoint.
-        endpoint: String,
-        /// The status code.
-        status: u16,
-        /// Which key was sent.
-        hint: String,
-    },
-    /// Another non-2xx status.
-    #[error("remote endpoint {endpoint} answered HTTP {status}: {body}")]
-    Status {
-        /// The endpoint.
-        endpoint: String,
-        /// The status code.
-        status: u16,
-        /// The start of the body (key redacted).
-        body: String,
-    },
-    /// The answer's shape was wrong, or the server reported an error in it.
-    #[error("remote endpoint {endpoint}: {source}")]
-    Wire {
-        /// The endpoint.
-        endpoint: String,
-        /// What was wrong.
-        source: WireError,
-    },
-}
-
-/// One finished exchange.
-struct Answer {
-    completion: Completion,
-    /// The server answered (false when cancelled before sending).
-    reached_server: bool,
-    timings: GenerateTimings,
-    prompt_tokens: Option<usize>,
+/// What the helper thread sends the model thread.
+enum Message {
+    /// A new piece of the first completion's text.
+    Text(String),
+    /// The exchange is over.
+    Done(Result<Answer, RemoteError>),
 }
 
 /// The remote backend.
 pub struct RemoteModel {
-    spec: BackendSpec,
-    endpoint: Endpoint,
-    agent: ureq::Agent,
-    key: Option<ApiKey>,
-    template: FimTemplate,
+    client: Arc<Client>,
     local: Option<Box<dyn CompletionModel>>,
     health: Option<Degradation>,
     /// While the fallback answers, the endpoint is skipped until then.
@@ -115,38 +62,21 @@ impl RemoteModel {
         spec: &BackendSpec,
         local: Option<Box<dyn CompletionModel>>,
     ) -> Result<RemoteModel, RemoteError> {
-        let given = spec
-            .endpoint
-            .as_deref()
-            .filter(|endpoint| !endpoint.trim().is_empty())
-            .ok_or_else(|| EndpointError::Missing {
-                kind: spec.kind.to_string(),
-            })?;
-        let endpoint = Endpoint::parse(given, spec.allow_insecure_http)?;
-        let key = match spec.api_key_env.as_deref().filter(|name| !name.is_empty()) {
-            Some(name) => Some(ApiKey::from_env(name)?),
-            None => None,
-        };
-        let template =
-            FimTemplate::resolve(spec.fim_template.as_deref(), spec.remote_model.as_deref())?;
+        let client = Client::new(spec)?;
         let mut model = RemoteModel {
-            spec: spec.clone(),
-            endpoint,
-            agent: agent(spec),
-            key,
-            template,
+            client: Arc::new(client),
             local,
             health: None,
             skip_until: None,
             backoff: FIRST_BACKOFF,
         };
-        if let Err(error) = model.probe() {
+        if let Err(error) = model.client.probe() {
             tracing::warn!(%error, "remote endpoint probe failed");
             model.mark_failure(&error);
         }
         tracing::info!(
-            backend = %model.spec.describe(),
-            template = %model.template.name,
+            backend = %model.client.spec.describe(),
+            template = %model.client.template.name,
             fallback = model.local.is_some(),
             "remote backend ready"
         );
@@ -155,100 +85,11 @@ impl RemoteModel {
 
     /// The template in use.
     pub fn template(&self) -> &FimTemplate {
-        &self.template
+        &self.client.template
     }
 
-    /// Asks the server something cheap: any HTTP answer but 401/403 means it is there.
-    fn probe(&self) -> Result<(), RemoteError> {
-        let url = self.endpoint.url(wire::probe_path(self.spec.kind));
-        let mut request = self
-            .agent
-            .get(&url)
-            .config()
-            .timeout_global(Some(self.spec.connect_timeout * 2))
-            .build();
-        if let Some(key) = &self.key {
-            request = request.header("Authorization", key.bearer());
-        }
-        match request.call() {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                if status == 401 || status == 403 {
-                    Err(self.unauthorized(status))
-                } else {
-                    Ok(())
-                }
-            }
-            Err(error) => Err(self.network(Failure::from_ureq(error, false))),
-        }
-    }
-
-    fn network(&self, failure: Failure) -> RemoteError {
-        RemoteError::Network {
-            endpoint: self.endpoint.to_string(),
-            what: failure.describe(&self.spec),
-            failure,
-        }
-    }
-
-    fn unauthorized(&self, status: u16) -> RemoteError {
-        let hint = match &self.spec.api_key_env {
-            Some(name) if self.key.is_some() => {
-                format!("check the API key in the environment variable {name} (apiKeyEnv)")
-            }
-            _ => "the server wants an API key: name the environment variable holding it in apiKeyEnv".to_string(),
-        };
-        RemoteError::Unauthorized {
-            endpoint: self.endpoint.to_string(),
-            status,
-            hint,
-        }
-    }
-
-    fn redact(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) => key.redact(text),
-            None => text.to_string(),
-        }
-    }
-
-    /// Sends `request`, retrying only failures before any answer byte. `None` when cancelled.
-    fn send(
-        &self,
-        request: &WireRequest,
-        cancel: &CancelFlag,
-    ) -> Result<Option<ureq::http::Response<ureq::Body>>, RemoteError> {
-        let body = serde_json::to_vec(&request.body).expect("a JSON value serializes");
-        let url = self.endpoint.url(request.path);
-        let mut attempt = 0;
-        loop {
-            if cancel.is_cancelled() {
-                return Ok(None);
-            }
-            let mut builder = self
-                .agent
-                .post(&url)
-                .header("Content-Type", "application/json");
-            if let Some(key) = &self.key {
-                builder = builder.header("Authorization", key.bearer());
-            }
-            match builder.send(&body[..]) {
-                Ok(response) => return Ok(Some(response)),
-                Err(error) => {
-                    let failure = Failure::from_ureq(error, false);
-                    if failure.is_retryable() && attempt < MAX_RETRIES && !cancel.is_cancelled() {
-                        attempt += 1;
-                        tracing::debug!(?failure, attempt, "retrying a request that got no answer");
-                        std::thread::sleep(Duration::from_millis(50 * attempt as u64));
-                        continue;
-                    }
-                    return Err(self.network(failure));
-                }
-            }
-        }
-    }
-
-    /// One completion: one HTTP exchange, streamed or not.
+    /// Runs one exchange on a helper thread; returns as soon as it is done, cancelled, or out of
+    /// time budget (then with the text received so far).
     fn exchange(
         &self,
         req: &GenerateRequest,
@@ -258,144 +99,63 @@ impl RemoteModel {
         on_token: &mut dyn FnMut(&str),
     ) -> Result<Answer, RemoteError> {
         let started = Instant::now();
-        let request = wire::request(
-            self.spec.kind,
-            self.spec.remote_model.as_deref(),
-            &self.template,
-            self.spec.fim_template.is_some(),
-            req,
-            index,
-            self.spec.stream,
-        );
+        let (sender, messages) = mpsc::channel();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        {
+            let client = self.client.clone();
+            let req = req.clone();
+            let cancel = cancel.clone();
+            let abandoned = abandoned.clone();
+            let spawned = std::thread::Builder::new()
+                .name("ghostline-remote".to_string())
+                .spawn(move || {
+                    let stop = || cancel.is_cancelled() || abandoned.load(Ordering::SeqCst);
+                    let pieces = sender.clone();
+                    let result = client.exchange(&req, index, &stop, deadline, &mut |piece| {
+                        let _ = pieces.send(Message::Text(piece.to_string()));
+                    });
+                    let _ = sender.send(Message::Done(result));
+                });
+            if let Err(error) = spawned {
+                return Err(self.client.network(super::http::Failure::Other {
+                    detail: format!("could not start a request thread: {error}"),
+                }));
+            }
+        }
         let mut text = String::new();
-        let mut finish = None;
-        let mut prompt_tokens = None;
-        let mut first_text_ms = None;
-        let Some(response) = self.send(&request, cancel)? else {
-            return Ok(cancelled_answer(started));
+        let abandon = |finish: FinishReason, text: String| {
+            // The helper sees this before its next chunk and drops the connection.
+            abandoned.store(true, Ordering::SeqCst);
+            let mut answer = cancelled_answer(started);
+            answer.completion.finish = finish;
+            answer.completion.text = text;
+            answer.reached_server = finish != FinishReason::Cancelled;
+            answer
         };
-        let status = response.status().as_u16();
-        if status == 401 || status == 403 {
-            return Err(self.unauthorized(status));
-        }
-        if !(200..300).contains(&status) {
-            let body = response
-                .into_body()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_string()
-                .unwrap_or_default();
-            return Err(RemoteError::Status {
-                endpoint: self.endpoint.to_string(),
-                status,
-                body: self.redact(&excerpt(&body)),
-            });
-        }
-        let wire_error = |source: WireError| RemoteError::Wire {
-            endpoint: self.endpoint.to_string(),
-            source: redact_wire(source, |text| self.redact(text)),
-        };
-        let stops: Vec<&str> = req
-            .stop
-            .iter()
-            .map(String::as_str)
-            .chain(self.template.stops.iter().map(String::as_str))
-            .collect();
-        if self.spec.stream {
-            let mut reader = BufReader::new(response.into_body().into_reader());
-            let mut decoder = EventDecoder::new(wire::framing(self.spec.kind));
-            let mut line = Vec::new();
-            loop {
-                if cancel.is_cancelled() {
-                    finish = Some(FinishReason::Cancelled);
-                    break;
-                }
-                if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-                    finish = Some(FinishReason::TimeBudget);
-                    break;
-                }
-                line.clear();
-                let read = reader
-                    .read_until(b'\n', &mut line)
-                    .map_err(|error| self.network(Failure::from_body_read(error)))?;
-                let payload = if read == 0 {
-                    decoder.finish()
-                } else {
-                    decoder.push_line(&String::from_utf8_lossy(&line))
-                };
-                if let Some(payload) = payload {
-                    let piece = wire::parse(self.spec.kind, &payload).map_err(wire_error)?;
-                    prompt_tokens = piece.prompt_tokens.or(prompt_tokens);
-                    if !piece.text.is_empty() {
-                        first_text_ms.get_or_insert_with(|| ms_since(started));
-                        let before = text.len();
-                        text.push_str(&piece.text);
-                        if let Some(cut) = first_stop(&text, &stops, before) {
-                            text.truncate(cut);
-                            if text.len() > before {
-                                on_token(&text[before..]);
-                            }
-                            // Dropping the stream below closes the connection early.
-                            finish = Some(FinishReason::Stop);
-                            break;
-                        }
-                        on_token(&text[before..]);
-                    }
-                    if piece.finish.is_some() {
-                        finish = piece.finish;
-                    }
-                    if piece.done {
-                        finish.get_or_insert(FinishReason::EndOfText);
-                        break;
-                    }
-                }
-                if read == 0 {
-                    break;
-                }
-            }
-            // `reader` is dropped here: when the body was not read to its end (cancelled, stop
-            // string, budget) the connection is closed instead of going back to the pool.
-        } else {
-            let body = response
-                .into_body()
-                .with_config()
-                .limit(MAX_BODY_BYTES)
-                .read_to_string()
-                .map_err(|error| self.network(Failure::from_ureq(error, true)))?;
-            let piece = wire::parse(self.spec.kind, &body).map_err(wire_error)?;
-            first_text_ms = Some(ms_since(started));
-            prompt_tokens = piece.prompt_tokens;
-            text = piece.text;
-            finish = Some(piece.finish.unwrap_or(FinishReason::EndOfText));
-            if let Some(cut) = first_stop(&text, &stops, 0) {
-                text.truncate(cut);
-                finish = Some(FinishReason::Stop);
-            }
+        loop {
             if cancel.is_cancelled() {
-                finish = Some(FinishReason::Cancelled);
+                return Ok(abandon(FinishReason::Cancelled, String::new()));
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(abandon(FinishReason::TimeBudget, text));
+            }
+            match messages.recv_timeout(POLL) {
+                Ok(Message::Text(piece)) => {
+                    if cancel.is_cancelled() {
+                        continue; // no piece is delivered after the cancel
+                    }
+                    text.push_str(&piece);
+                    on_token(&piece);
+                }
+                Ok(Message::Done(result)) => return result,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(self.client.network(super::http::Failure::Other {
+                        detail: "the request thread ended without an answer".to_string(),
+                    }));
+                }
             }
         }
-        let Some(finish) = finish else {
-            return Err(self.network(Failure::Interrupted {
-                detail: "the stream ended before its last event".to_string(),
-            }));
-        };
-        let total = ms_since(started);
-        let first = first_text_ms.unwrap_or(total);
-        Ok(Answer {
-            completion: Completion {
-                text,
-                tokens: Vec::new(),
-                finish,
-            },
-            timings: GenerateTimings {
-                tokenize_ms: 0.0,
-                prefill_ms: first,
-                decode_ms: total - first,
-            },
-            prompt_tokens,
-            reached_server: true,
-        })
     }
 
     fn mark_failure(&mut self, error: &RemoteError) {
@@ -417,7 +177,7 @@ impl RemoteModel {
 
     fn mark_success(&mut self) {
         if self.health.take().is_some() {
-            tracing::info!(endpoint = %self.endpoint, "remote endpoint answers again");
+            tracing::info!(endpoint = %self.client.endpoint, "remote endpoint answers again");
         }
         self.skip_until = None;
         self.backoff = FIRST_BACKOFF;
@@ -523,14 +283,16 @@ impl CompletionModel for RemoteModel {
     fn info(&self) -> ModelInfo {
         ModelInfo {
             name: self
+                .client
                 .spec
                 .remote_model
                 .clone()
                 .unwrap_or_else(|| "remote model".to_string()),
             n_params: 0,
-            device: format!("{} endpoint {}", self.spec.kind, self.endpoint),
+            device: format!("{} endpoint {}", self.client.spec.kind, self.client.endpoint),
             context_length: REMOTE_CONTEXT_TOKENS,
-            fim: self.template.uses_suffix() || self.spec.kind == super::BackendKind::LlamaCpp,
+            fim: self.client.template.uses_suffix()
+                || self.client.spec.kind == super::BackendKind::LlamaCpp,
         }
     }
 
@@ -541,50 +303,6 @@ impl CompletionModel for RemoteModel {
     fn health(&self) -> Option<Degradation> {
         self.health.clone()
     }
-}
-
-fn cancelled_answer(started: Instant) -> Answer {
-    Answer {
-        completion: Completion {
-            text: String::new(),
-            tokens: Vec::new(),
-            finish: FinishReason::Cancelled,
-        },
-        timings: GenerateTimings {
-            prefill_ms: ms_since(started),
-            ..GenerateTimings::default()
-        },
-        prompt_tokens: None,
-        reached_server: false,
-    }
-}
-
-fn redact_wire(error: WireError, redact: impl Fn(&str) -> String) -> WireError {
-    match error {
-        WireError::Malformed { detail, excerpt } => WireError::Malformed {
-            detail,
-            excerpt: redact(&excerpt),
-        },
-        WireError::Server { message } => WireError::Server {
-            message: redact(&message),
-        },
-    }
-}
-
-/// Byte offset of the earliest stop string in `text` that ends after `from` (a stop string may
-/// straddle two chunks).
-fn first_stop(text: &str, stops: &[&str], from: usize) -> Option<usize> {
-    stops
-        .iter()
-        .filter(|stop| !stop.is_empty())
-        .filter_map(|stop| {
-            let mut start = from.saturating_sub(stop.len() - 1);
-            while !text.is_char_boundary(start) {
-                start -= 1;
-            }
-            text[start..].find(stop).map(|at| start + at)
-        })
-        .min()
 }
 
 /// Drops whole lines from the far ends of prefix and suffix until both fit `budget` tokens.
@@ -614,21 +332,9 @@ fn trim_to_budget(
     }
 }
 
-fn ms_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stop_strings_across_chunks() {
-        assert_eq!(first_stop("abc\ndef", &["\n"], 2), Some(3));
-        assert_eq!(first_stop("ab<file_sep>x", &["<file_sep>"], 5), Some(2));
-        assert_eq!(first_stop("abc", &["\n"], 0), None);
-        assert_eq!(first_stop("é<EOT>", &["<EOT>", "é"], 1), Some(0));
-    }
 
     #[test]
     fn trimming_keeps_the_lines_next_to_the_cursor() {
