@@ -88,6 +88,8 @@ pub struct Client {
     key: Option<ApiKey>,
     /// The FIM template.
     pub template: FimTemplate,
+    /// Held for the duration of an exchange.
+    in_flight: std::sync::Mutex<()>,
 }
 
 impl Client {
@@ -113,6 +115,7 @@ impl Client {
             agent: agent(spec),
             key,
             template,
+            in_flight: std::sync::Mutex::new(()),
         })
     }
 
@@ -217,6 +220,22 @@ impl Client {
         on_token: &mut dyn FnMut(&str),
     ) -> Result<Answer, RemoteError> {
         let started = Instant::now();
+        // One exchange at a time per backend: a superseded exchange still holds the slot until
+        // its stream yields its first chunk (servers rarely abort a prompt mid-prefill), and the
+        // requests cancelled while they wait here are never sent, so typing does not pile
+        // prompts up on the server.
+        let _slot = loop {
+            if stop() {
+                return Ok(cancelled_answer(started));
+            }
+            match self.in_flight.try_lock() {
+                Ok(slot) => break slot,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+            }
+        };
         let request = wire::request(
             self.spec.kind,
             self.spec.remote_model.as_deref(),
