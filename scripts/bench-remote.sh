@@ -17,7 +17,7 @@ if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
 fi
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 LOG="$(mktemp -t ghostline-llama-server.XXXXXX.log)"
-"$PY" -m llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$PORT" --n_ctx 2048 >"$LOG" 2>&1 &
+"$PY" -m llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$PORT" --n_ctx 2048 ${SERVER_ARGS:-} >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do
@@ -31,8 +31,11 @@ req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/v1/completions",
     data=json.dumps({"prompt": "def f():", "max_tokens": 4}).encode(), headers={"Content-Type": "application/json"})
 urllib.request.urlopen(req, timeout=120).read()
 PYEOF
+# Settings both runs share (JSON members), e.g. SETTINGS='"prefixChars": 1000' for a smaller window.
+SETTINGS="${SETTINGS:-}"
+SEP="${SETTINGS:+, }"
 echo "## remote: openai backend, SmolLM2-135M Q4_1 via llama-cpp-python on 127.0.0.1:$PORT"
-"$BIN" bench latency "$@" --init-options "{\"timings\": true, \"backend\": \"openai\", \"endpoint\": \"http://127.0.0.1:$PORT\", \"remoteModel\": \"SmolLM2-135M\"}"
+"$BIN" bench latency "$@" --init-options "{\"timings\": true$SEP$SETTINGS, \"backend\": \"openai\", \"endpoint\": \"http://127.0.0.1:$PORT\", \"remoteModel\": \"SmolLM2-135M\"}"
 echo
 echo "## local: embedded default model (burn engine)"
-"$BIN" bench latency "$@" ${LOCAL_ARGS:-}
+"$BIN" bench latency "$@" --init-options "{\"timings\": true$SEP$SETTINGS}" ${LOCAL_ARGS:-}

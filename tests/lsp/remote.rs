@@ -327,6 +327,18 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     let freed_after = canceller.join().unwrap().elapsed();
     assert_eq!(output.completions[0].finish, FinishReason::Cancelled);
     assert!(freed_after < Duration::from_millis(200), "{freed_after:?}");
+    // No text within the request's time budget: an error, and the status says so.
+    let mut budgeted = request(8);
+    budgeted.time_budget = Some(Duration::from_millis(300));
+    let budget_error = slow_model
+        .generate(&budgeted, &CancelFlag::new(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        budget_error.contains("sent no text within the request's time budget"),
+        "{budget_error}"
+    );
+    assert!(slow_model.health().is_some_and(|h| h.message.contains("time budget")));
     server.signal("-CONT");
     assert!(error.contains("within 1500 ms (totalTimeoutMs)"), "{error}");
     assert!(waited < Duration::from_secs(4), "{waited:?}");

@@ -185,7 +185,8 @@ pub enum Failure {
     },
     /// A timeout.
     Timeout {
-        /// Which phase (`connect`, the whole exchange).
+        /// Which phase: `connect`, `total` (the whole exchange) or `budget` (no text within
+        /// the request's time budget).
         phase: &'static str,
     },
     /// The connection broke after the answer started (server killed, network gone).
@@ -290,6 +291,9 @@ impl Failure {
                 "did not accept a connection within {} ms (connectTimeoutMs)",
                 spec.connect_timeout.as_millis()
             ),
+            Failure::Timeout { phase: "budget" } => {
+                "sent no text within the request's time budget".to_string()
+            }
             Failure::Timeout { .. } => format!(
                 "did not finish answering within {} ms (totalTimeoutMs)",
                 spec.total_timeout.as_millis()

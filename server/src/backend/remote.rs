@@ -20,6 +20,7 @@ use super::BackendSpec;
 pub use super::exchange::{MAX_RETRIES, RemoteError};
 use super::exchange::{Answer, Client, cancelled_answer};
 use super::fim::FimTemplate;
+use super::http::Failure;
 use crate::model::{
     CancelFlag, Completion, CompletionModel, Degradation, FinishReason, GenerateOutput,
     GenerateRequest, GenerateTimings, ModelCallError, ModelInfo,
@@ -117,7 +118,7 @@ impl RemoteModel {
                     let _ = sender.send(Message::Done(result));
                 });
             if let Err(error) = spawned {
-                return Err(self.client.network(super::http::Failure::Other {
+                return Err(self.client.network(Failure::Other {
                     detail: format!("could not start a request thread: {error}"),
                 }));
             }
@@ -137,6 +138,12 @@ impl RemoteModel {
                 return Ok(abandon(FinishReason::Cancelled, String::new()));
             }
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                if text.is_empty() {
+                    // Nothing at all within the budget: the endpoint is not usable right now
+                    // (hung, or far too slow), which the status should say.
+                    abandoned.store(true, Ordering::SeqCst);
+                    return Err(self.client.network(Failure::Timeout { phase: "budget" }));
+                }
                 return Ok(abandon(FinishReason::TimeBudget, text));
             }
             match messages.recv_timeout(POLL) {
@@ -150,7 +157,7 @@ impl RemoteModel {
                 Ok(Message::Done(result)) => return result,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(self.client.network(super::http::Failure::Other {
+                    return Err(self.client.network(Failure::Other {
                         detail: "the request thread ended without an answer".to_string(),
                     }));
                 }
