@@ -278,8 +278,14 @@ mod tests {
         }}));
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_ne!(config.model, ServerConfig::default().model);
-        assert_eq!(config.model.backend.api_key_env.as_deref(), Some("TEAM_KEY"));
+        assert_eq!(
+            config.model.backend.api_key_env.as_deref(),
+            Some("TEAM_KEY")
+        );
         assert!(config.model.backend.fallback_to_local);
-        assert_eq!(config.model.backend.kind, crate::backend::BackendKind::Ollama);
+        assert_eq!(
+            config.model.backend.kind,
+            crate::backend::BackendKind::Ollama
+        );
     }
 }

@@ -42,8 +42,22 @@ impl Server {
     fn start(python: &str, gguf: &str, dir: &TempDir) -> Server {
         let port = free_port();
         let child = Command::new(python)
-            .args(["-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "--api_key", KEY, "--n_ctx", "2048"])
+            .args([
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                gguf,
+                "--host",
+                "127.0.0.1",
+            ])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--api_key",
+                KEY,
+                "--n_ctx",
+                "2048",
+            ])
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.0.join("llama-server.log")).unwrap())
             .stderr(std::fs::File::create(dir.0.join("llama-server.err")).unwrap())
@@ -53,9 +67,15 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("llama_cpp.server exited with {status}: {}", server.stderr(dir));
+                panic!(
+                    "llama_cpp.server exited with {status}: {}",
+                    server.stderr(dir)
+                );
             }
-            assert!(Instant::now() < deadline, "llama_cpp.server did not listen within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "llama_cpp.server did not listen within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -78,7 +98,13 @@ impl Server {
         if let Ok(mut file) = std::fs::File::open(dir.0.join("llama-server.err")) {
             file.read_to_string(&mut text).ok();
         }
-        text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect()
+        text.chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     }
 }
 
@@ -189,7 +215,10 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     let mut streamed = RemoteModel::connect(&spec(&server), None).unwrap();
     assert_eq!(streamed.health(), None, "the probe reached the server");
     let warm = streamed.generate(&request(4), &CancelFlag::new(), &mut |_| {});
-    step(&format!("warm-up: {:?}", warm.as_ref().map(|o| &o.completions[0].text)));
+    step(&format!(
+        "warm-up: {:?}",
+        warm.as_ref().map(|o| &o.completions[0].text)
+    ));
     let mut pieces = Vec::new();
     let output = streamed
         .generate(&request(12), &CancelFlag::new(), &mut |piece| {
@@ -206,9 +235,17 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         ..spec(&server)
     };
     let mut whole = RemoteModel::connect(&whole_spec, None).unwrap();
-    let output = whole.generate(&request(12), &CancelFlag::new(), &mut |_| {}).unwrap();
-    assert_eq!(&output.completions[0].text, text, "stream and whole answer agree");
-    assert_eq!(output.prompt_tokens, 9, "usage.prompt_tokens from the server");
+    let output = whole
+        .generate(&request(12), &CancelFlag::new(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        &output.completions[0].text, text,
+        "stream and whole answer agree"
+    );
+    assert_eq!(
+        output.prompt_tokens, 9,
+        "usage.prompt_tokens from the server"
+    );
     step(&format!("success: {text:?} in {} chunks", pieces.len()));
 
     // A stop string ends the stream early, and the text stops before it.
@@ -223,18 +260,40 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     let file = dir.0.join("add.py");
     std::fs::write(&file, "def add(a, b):\n    return \n\nprint(add(1, 2))\n").unwrap();
     let cli = Command::new(BINARY)
-        .args(["complete", file.to_str().unwrap(), "--line", "2", "--column", "12"])
+        .args([
+            "complete",
+            file.to_str().unwrap(),
+            "--line",
+            "2",
+            "--column",
+            "12",
+        ])
         .args(["--backend", "openai", "--endpoint", &server.endpoint()])
-        .args(["--remote-model", "SmolLM2-135M", "--api-key-env", KEY_VAR, "--json"])
+        .args([
+            "--remote-model",
+            "SmolLM2-135M",
+            "--api-key-env",
+            KEY_VAR,
+            "--json",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&cli.stdout);
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     let answer: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(answer["backend"], "openai");
     let items = answer["items"].as_array().unwrap();
     assert!(!items.is_empty(), "{stdout}");
-    assert!(items[0]["insertText"].as_str().is_some_and(|t| !t.is_empty()), "{stdout}");
+    assert!(
+        items[0]["insertText"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{stdout}"
+    );
     step(&format!("cli: {:?}", items[0]["insertText"]));
 
     // --- wrong key: a clear error naming the variable, never the key ---
@@ -249,16 +308,32 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         .generate(&request(4), &CancelFlag::new(), &mut |_| {})
         .unwrap_err()
         .to_string();
-    assert!(error.contains("HTTP 401") && error.contains(WRONG_KEY_VAR), "{error}");
-    assert!(!error.contains(WRONG_KEY) && !error.contains(KEY), "{error}");
+    assert!(
+        error.contains("HTTP 401") && error.contains(WRONG_KEY_VAR),
+        "{error}"
+    );
+    assert!(
+        !error.contains(WRONG_KEY) && !error.contains(KEY),
+        "{error}"
+    );
     let cli = Command::new(BINARY)
-        .args(["complete", file.to_str().unwrap(), "--line", "2", "--column", "12"])
+        .args([
+            "complete",
+            file.to_str().unwrap(),
+            "--line",
+            "2",
+            "--column",
+            "12",
+        ])
         .args(["--backend", "openai", "--endpoint", &server.endpoint()])
         .args(["--api-key-env", WRONG_KEY_VAR])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&cli.stderr);
-    assert!(!cli.status.success() && stderr.contains("HTTP 401"), "{stderr}");
+    assert!(
+        !cli.status.success() && stderr.contains("HTTP 401"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(WRONG_KEY), "{stderr}");
     step("wrong key: rejected, key redacted");
 
@@ -271,7 +346,11 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     while established_to(server.port) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(established_to(server.port), 0, "no client connection before the stream");
+    assert_eq!(
+        established_to(server.port),
+        0,
+        "no client connection before the stream"
+    );
     let cancel = CancelFlag::new();
     let chunks = AtomicUsize::new(0);
     let mut open_while_streaming = 0;
@@ -287,14 +366,25 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         .unwrap();
     let returned_after = cancelled_at.unwrap().elapsed();
     assert_eq!(output.completions[0].finish, FinishReason::Cancelled);
-    assert_eq!(chunks.load(Ordering::SeqCst), 3, "no chunk read after the cancel");
+    assert_eq!(
+        chunks.load(Ordering::SeqCst),
+        3,
+        "no chunk read after the cancel"
+    );
     assert_eq!(open_while_streaming, 1, "one connection while streaming");
     let deadline = Instant::now() + Duration::from_secs(2);
     while established_to(server.port) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(established_to(server.port), 0, "the connection is closed after the cancel");
-    assert!(returned_after < Duration::from_millis(500), "{returned_after:?}");
+    assert_eq!(
+        established_to(server.port),
+        0,
+        "the connection is closed after the cancel"
+    );
+    assert!(
+        returned_after < Duration::from_millis(500),
+        "{returned_after:?}"
+    );
     step(&format!(
         "cancel: returned {returned_after:?} after the cancel, connection closed (400 tokens were asked)"
     ));
@@ -323,7 +413,9 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
             Instant::now()
         })
     };
-    let output = slow_model.generate(&request(8), &cancel, &mut |_| {}).unwrap();
+    let output = slow_model
+        .generate(&request(8), &cancel, &mut |_| {})
+        .unwrap();
     let freed_after = canceller.join().unwrap().elapsed();
     assert_eq!(output.completions[0].finish, FinishReason::Cancelled);
     assert!(freed_after < Duration::from_millis(200), "{freed_after:?}");
@@ -338,12 +430,20 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         budget_error.contains("sent no text within the request's time budget"),
         "{budget_error}"
     );
-    assert!(slow_model.health().is_some_and(|h| h.message.contains("time budget")));
+    assert!(
+        slow_model
+            .health()
+            .is_some_and(|h| h.message.contains("time budget"))
+    );
     server.signal("-CONT");
     assert!(error.contains("within 1500 ms (totalTimeoutMs)"), "{error}");
     assert!(waited < Duration::from_secs(4), "{waited:?}");
-    step(&format!("stopped server: timed out after {waited:?}: {error}"));
-    step(&format!("stopped server: a cancel before the first byte returned after {freed_after:?}"));
+    step(&format!(
+        "stopped server: timed out after {waited:?}: {error}"
+    ));
+    step(&format!(
+        "stopped server: a cancel before the first byte returned after {freed_after:?}"
+    ));
 
     // --- killed mid-request: an error without fallback; with it, the local model answers ---
     let local = ghostline::model::engine::load(&ModelSpec::default()).unwrap();
@@ -366,15 +466,28 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
         .unwrap();
     let health = with_fallback.health().expect("degraded after the kill");
     assert!(health.fallback_active);
-    assert!(health.message.contains("broke off its answer") || health.message.contains("unreachable"), "{}", health.message);
+    assert!(
+        health.message.contains("broke off its answer") || health.message.contains("unreachable"),
+        "{}",
+        health.message
+    );
     assert!(!output.completions.is_empty());
-    assert!(output.timings.tokenize_ms > 0.0, "the local engine answered: {output:?}");
-    step(&format!("killed mid-request, fallback answered: {:?}; status: {}", output.completions[0].text, health.message));
+    assert!(
+        output.timings.tokenize_ms > 0.0,
+        "the local engine answered: {output:?}"
+    );
+    step(&format!(
+        "killed mid-request, fallback answered: {:?}; status: {}",
+        output.completions[0].text, health.message
+    ));
     let error = plain
         .generate(&request(8), &CancelFlag::new(), &mut |_| {})
         .unwrap_err()
         .to_string();
-    assert!(error.contains("is unreachable: connection refused"), "{error}");
+    assert!(
+        error.contains("is unreachable: connection refused"),
+        "{error}"
+    );
     step(&format!("killed, no fallback: {error}"));
     step(&format!("total {:?}", started.elapsed()));
 }
@@ -392,7 +505,10 @@ fn the_editor_status_says_when_the_endpoint_is_down_and_when_the_fallback_answer
     let status = client.notification("ghostline/status", |p| p["state"] != "loading");
     assert_eq!(status["state"], "error", "{status}");
     let message = status["message"].as_str().unwrap();
-    assert!(message.contains(&format!("127.0.0.1:{port} is unreachable")), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{port} is unreachable")),
+        "{message}"
+    );
 
     let uri = "file:///tmp/remote-status.py";
     client.open(uri, "python", "def add(a, b):\n    return \n");
@@ -404,7 +520,9 @@ fn the_editor_status_says_when_the_endpoint_is_down_and_when_the_fallback_answer
         json!({"settings": {"ghostline": {"fallbackToLocal": true}}}),
     );
     let status = client.notification("ghostline/status", |p| {
-        p["message"].as_str().is_some_and(|m| m.contains("local model"))
+        p["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("local model"))
     });
     assert_eq!(status["state"], "ready", "{status}");
     let answer = client.inline_completion(uri, 1, 11, true).unwrap();

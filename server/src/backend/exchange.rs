@@ -157,7 +157,10 @@ impl Client {
             Some(name) if self.key.is_some() => {
                 format!("check the API key in the environment variable {name} (apiKeyEnv)")
             }
-            _ => "the server wants an API key: name the environment variable holding it in apiKeyEnv".to_string(),
+            _ => {
+                "the server wants an API key: name the environment variable holding it in apiKeyEnv"
+                    .to_string()
+            }
         };
         RemoteError::Unauthorized {
             endpoint: self.endpoint.to_string(),

@@ -282,17 +282,32 @@ mod tests {
         let pick = |setting: Option<&str>, model: Option<&str>| {
             FimTemplate::resolve(setting, model).map(|t| t.name)
         };
-        assert_eq!(pick(None, Some("Qwen/Qwen2.5-Coder-1.5B")).unwrap(), "qwen2.5-coder");
-        assert_eq!(pick(None, Some("bigcode/starcoder2-3b")).unwrap(), "starcoder2");
+        assert_eq!(
+            pick(None, Some("Qwen/Qwen2.5-Coder-1.5B")).unwrap(),
+            "qwen2.5-coder"
+        );
+        assert_eq!(
+            pick(None, Some("bigcode/starcoder2-3b")).unwrap(),
+            "starcoder2"
+        );
         assert_eq!(pick(None, Some("codellama:7b-code")).unwrap(), "codellama");
-        assert_eq!(pick(None, Some("deepseek-coder:1.3b-base")).unwrap(), "deepseek-coder");
+        assert_eq!(
+            pick(None, Some("deepseek-coder:1.3b-base")).unwrap(),
+            "deepseek-coder"
+        );
         assert_eq!(pick(None, Some("codestral-latest")).unwrap(), "codestral");
         assert_eq!(pick(None, Some("SmolLM2-135M")).unwrap(), "prefix");
         assert_eq!(pick(None, None).unwrap(), "prefix");
-        assert_eq!(pick(Some("StarCoder"), Some("qwen-coder")).unwrap(), "starcoder2");
+        assert_eq!(
+            pick(Some("StarCoder"), Some("qwen-coder")).unwrap(),
+            "starcoder2"
+        );
         assert_eq!(pick(Some("{prefix}"), None).unwrap(), "custom");
         let error = pick(Some("gpt4"), None).unwrap_err().to_string();
-        assert!(error.contains("\"gpt4\"") && error.contains("codestral"), "{error}");
+        assert!(
+            error.contains("\"gpt4\"") && error.contains("codestral"),
+            "{error}"
+        );
         assert!(!FimTemplate::family("prefix").unwrap().uses_suffix());
         assert!(FimTemplate::family("codestral").unwrap().uses_suffix());
     }

@@ -49,7 +49,9 @@ pub enum EndpointError {
         given: String,
     },
     /// The named environment variable is not set.
-    #[error("apiKeyEnv names the environment variable {name}, which is not set (or empty) in the server's environment")]
+    #[error(
+        "apiKeyEnv names the environment variable {name}, which is not set (or empty) in the server's environment"
+    )]
     KeyMissing {
         /// The variable's name.
         name: String,
@@ -67,9 +69,11 @@ impl Endpoint {
     /// loopback or `allow_insecure_http` is set.
     pub fn parse(given: &str, allow_insecure_http: bool) -> Result<Endpoint, EndpointError> {
         let given = given.trim();
-        let (scheme, rest) = given.split_once("://").ok_or_else(|| EndpointError::NotHttp {
-            given: given.to_string(),
-        })?;
+        let (scheme, rest) = given
+            .split_once("://")
+            .ok_or_else(|| EndpointError::NotHttp {
+                given: given.to_string(),
+            })?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(EndpointError::NotHttp {
@@ -271,7 +275,10 @@ impl Failure {
 
     /// An I/O error from reading a body: ureq wraps its own errors (timeouts) in `io::Error`.
     pub fn from_body_read(error: io::Error) -> Failure {
-        if error.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<ureq::Error>())
+        {
             Failure::from_ureq(ureq::Error::from(error), true)
         } else {
             Failure::from_io(&error, true)
@@ -280,7 +287,13 @@ impl Failure {
 
     /// May the request be sent again?
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Failure::Unreachable { retryable: true, .. })
+        matches!(
+            self,
+            Failure::Unreachable {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// The failure in words, with the timeouts of `spec`.
@@ -315,16 +328,34 @@ mod tests {
     fn endpoints_tls_and_loopback() {
         let local = Endpoint::parse("http://127.0.0.1:8080/v1/", false).unwrap();
         assert_eq!(local.base, "http://127.0.0.1:8080");
-        assert_eq!(local.url("/v1/completions"), "http://127.0.0.1:8080/v1/completions");
+        assert_eq!(
+            local.url("/v1/completions"),
+            "http://127.0.0.1:8080/v1/completions"
+        );
         assert!(Endpoint::parse("http://localhost:11434", false).is_ok());
         assert!(Endpoint::parse("http://[::1]:8080", false).is_ok());
-        assert_eq!(Endpoint::parse("https://gpu.example.test/llm/", false).unwrap().base, "https://gpu.example.test/llm");
-        let error = Endpoint::parse("http://10.0.0.5:8000", false).unwrap_err().to_string();
-        assert!(error.contains("plain http") && error.contains("allowInsecureHttp"), "{error}");
+        assert_eq!(
+            Endpoint::parse("https://gpu.example.test/llm/", false)
+                .unwrap()
+                .base,
+            "https://gpu.example.test/llm"
+        );
+        let error = Endpoint::parse("http://10.0.0.5:8000", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("plain http") && error.contains("allowInsecureHttp"),
+            "{error}"
+        );
         assert!(Endpoint::parse("http://10.0.0.5:8000", true).is_ok());
         assert!(Endpoint::parse("http://127.0.0.1.evil.test", false).is_err());
-        let error = Endpoint::parse("https://user:sk-secret@host.test", false).unwrap_err().to_string();
-        assert!(!error.contains("sk-secret") && error.contains("apiKeyEnv"), "{error}");
+        let error = Endpoint::parse("https://user:sk-secret@host.test", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !error.contains("sk-secret") && error.contains("apiKeyEnv"),
+            "{error}"
+        );
         assert!(Endpoint::parse("ftp://host", false).is_err());
         assert!(Endpoint::parse("127.0.0.1:8080", false).is_err());
         assert!(Endpoint::parse("http://", false).is_err());
@@ -337,7 +368,9 @@ mod tests {
         let key = ApiKey::from_env("GHOSTLINE_TEST_KEY_PRINT").unwrap();
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
         assert_eq!(key.redact("bad key sk-very-secret!"), "bad key <redacted>!");
-        let error = ApiKey::from_env("GHOSTLINE_TEST_KEY_UNSET").unwrap_err().to_string();
+        let error = ApiKey::from_env("GHOSTLINE_TEST_KEY_UNSET")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("GHOSTLINE_TEST_KEY_UNSET"), "{error}");
     }
 
@@ -347,8 +380,13 @@ mod tests {
         assert!(Failure::from_io(&refused, false).is_retryable());
         assert!(!Failure::from_io(&refused, true).is_retryable());
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert!(matches!(Failure::from_io(&reset, true), Failure::Interrupted { .. }));
-        assert!(!Failure::from_ureq(ureq::Error::Timeout(ureq::Timeout::Global), false).is_retryable());
+        assert!(matches!(
+            Failure::from_io(&reset, true),
+            Failure::Interrupted { .. }
+        ));
+        assert!(
+            !Failure::from_ureq(ureq::Error::Timeout(ureq::Timeout::Global), false).is_retryable()
+        );
         assert!(!Failure::from_ureq(ureq::Error::HostNotFound, false).is_retryable());
         let spec = BackendSpec::default();
         assert_eq!(

@@ -207,12 +207,24 @@ mod tests {
 
     #[test]
     fn backend_names_and_aliases() {
-        assert_eq!("openai".parse::<BackendKind>().unwrap(), BackendKind::OpenAi);
+        assert_eq!(
+            "openai".parse::<BackendKind>().unwrap(),
+            BackendKind::OpenAi
+        );
         assert_eq!("vLLM".parse::<BackendKind>().unwrap(), BackendKind::OpenAi);
-        assert_eq!("llama.cpp".parse::<BackendKind>().unwrap(), BackendKind::LlamaCpp);
-        assert_eq!(" Ollama ".parse::<BackendKind>().unwrap(), BackendKind::Ollama);
+        assert_eq!(
+            "llama.cpp".parse::<BackendKind>().unwrap(),
+            BackendKind::LlamaCpp
+        );
+        assert_eq!(
+            " Ollama ".parse::<BackendKind>().unwrap(),
+            BackendKind::Ollama
+        );
         assert_eq!("local".parse::<BackendKind>().unwrap(), BackendKind::Local);
         let error = "gpt".parse::<BackendKind>().unwrap_err().to_string();
-        assert!(error.contains("expected local, openai, llamacpp or ollama"), "{error}");
+        assert!(
+            error.contains("expected local, openai, llamacpp or ollama"),
+            "{error}"
+        );
     }
 }

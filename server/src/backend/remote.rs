@@ -17,8 +17,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::BackendSpec;
-pub use super::exchange::{MAX_RETRIES, RemoteError};
 use super::exchange::{Answer, Client, cancelled_answer};
+pub use super::exchange::{MAX_RETRIES, RemoteError};
 use super::fim::FimTemplate;
 use super::http::Failure;
 use crate::model::{
@@ -296,7 +296,10 @@ impl CompletionModel for RemoteModel {
                 .clone()
                 .unwrap_or_else(|| "remote model".to_string()),
             n_params: 0,
-            device: format!("{} endpoint {}", self.client.spec.kind, self.client.endpoint),
+            device: format!(
+                "{} endpoint {}",
+                self.client.spec.kind, self.client.endpoint
+            ),
             context_length: REMOTE_CONTEXT_TOKENS,
             fim: self.client.template.uses_suffix()
                 || self.client.spec.kind == super::BackendKind::LlamaCpp,
@@ -326,13 +329,22 @@ fn trim_to_budget(
         }
         if s * 3 > p && !suffix.is_empty() {
             let keep = suffix.len() - suffix.len() / 4 - 1;
-            let keep = (0..=keep).rev().find(|&i| suffix.is_char_boundary(i)).unwrap_or(0);
-            let cut = suffix[..keep].rfind('\n').map_or(keep, |newline| newline + 1);
+            let keep = (0..=keep)
+                .rev()
+                .find(|&i| suffix.is_char_boundary(i))
+                .unwrap_or(0);
+            let cut = suffix[..keep]
+                .rfind('\n')
+                .map_or(keep, |newline| newline + 1);
             suffix.truncate(cut);
         } else {
             let drop = prefix.len() / 4 + 1;
-            let drop = (drop..=prefix.len()).find(|&i| prefix.is_char_boundary(i)).unwrap_or(prefix.len());
-            let cut = prefix[drop..].find('\n').map_or(drop, |newline| drop + newline + 1);
+            let drop = (drop..=prefix.len())
+                .find(|&i| prefix.is_char_boundary(i))
+                .unwrap_or(prefix.len());
+            let cut = prefix[drop..]
+                .find('\n')
+                .map_or(drop, |newline| drop + newline + 1);
             let cut = if cut >= prefix.len() { drop } else { cut };
             prefix.replace_range(..cut, "");
         }
@@ -349,9 +361,18 @@ mod tests {
         let mut suffix = (0..10).map(|i| format!("after {i}\n")).collect::<String>();
         let count = |text: &str| text.len() / 4;
         trim_to_budget(&mut prefix, &mut suffix, 40, &count);
-        assert!(count(&prefix) + count(&suffix) <= 40, "{prefix:?} {suffix:?}");
-        assert!(prefix.ends_with("line 39\nx = ") && prefix.starts_with("line "), "{prefix:?}");
-        assert!(suffix.is_empty() || suffix.starts_with("after 0\n"), "{suffix:?}");
+        assert!(
+            count(&prefix) + count(&suffix) <= 40,
+            "{prefix:?} {suffix:?}"
+        );
+        assert!(
+            prefix.ends_with("line 39\nx = ") && prefix.starts_with("line "),
+            "{prefix:?}"
+        );
+        assert!(
+            suffix.is_empty() || suffix.starts_with("after 0\n"),
+            "{suffix:?}"
+        );
     }
 
     #[test]
@@ -391,7 +412,11 @@ mod tests {
         let mut model = RemoteModel::connect(&spec, None).unwrap();
         let health = model.health().expect("a refused probe degrades the model");
         assert!(!health.fallback_active);
-        assert!(health.message.contains("connection refused"), "{}", health.message);
+        assert!(
+            health.message.contains("connection refused"),
+            "{}",
+            health.message
+        );
         let req = GenerateRequest {
             prefix: "a".into(),
             suffix: None,
@@ -401,8 +426,15 @@ mod tests {
             stop: Vec::new(),
             time_budget: None,
         };
-        let error = model.generate(&req, &CancelFlag::new(), &mut |_| {}).unwrap_err();
-        assert!(error.to_string().contains(&format!("127.0.0.1:{port} is unreachable")), "{error}");
+        let error = model
+            .generate(&req, &CancelFlag::new(), &mut |_| {})
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("127.0.0.1:{port} is unreachable")),
+            "{error}"
+        );
         // Cancelled before it starts: no request, no error, no retry.
         let cancel = CancelFlag::new();
         cancel.cancel();

@@ -149,7 +149,10 @@ mod tests {
             })),
         );
         assert_eq!(warnings.len(), 6, "{warnings:#?}");
-        assert!(warnings.iter().all(|w| !w.contains("sk-live")), "{warnings:#?}");
+        assert!(
+            warnings.iter().all(|w| !w.contains("sk-live")),
+            "{warnings:#?}"
+        );
         assert_eq!(spec.kind, BackendKind::OpenAi);
         assert_eq!(spec.api_key_env, None);
         assert_eq!(spec.fim_template, None);

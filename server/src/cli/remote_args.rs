@@ -75,5 +75,6 @@ impl RemoteArgs {
 }
 
 fn parse_backend(text: &str) -> Result<BackendKind, String> {
-    text.parse::<BackendKind>().map_err(|error| error.to_string())
+    text.parse::<BackendKind>()
+        .map_err(|error| error.to_string())
 }

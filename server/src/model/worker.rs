@@ -193,7 +193,9 @@ fn publish_health_change(state: &watch::Sender<ModelState>, health: Option<Degra
             ..
         } if *current_health != health => {
             match &health {
-                Some(degradation) => tracing::warn!(message = %degradation.message, "model degraded"),
+                Some(degradation) => {
+                    tracing::warn!(message = %degradation.message, "model degraded")
+                }
                 None => tracing::info!("model healthy again"),
             }
             *current_health = health;
