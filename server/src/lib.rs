@@ -1,6 +1,7 @@
 //! ghostline: a local-first inline-completion language server (library part of the `ghostline`
 //! binary). See docs/architecture.md for the code map.
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod completion;

@@ -57,6 +57,16 @@ function serverSettings(): Record<string, unknown> {
     feedback: c.get<boolean>("feedback", true),
     feedbackPath: c.get<string>("feedbackPath") || null,
     feedbackRawPaths: c.get<boolean>("feedbackRawPaths", false),
+    // Remote inference backend (docs/remote.md); the API key stays in the environment.
+    backend: c.get<string>("backend", "local"),
+    endpoint: c.get<string>("endpoint") || null,
+    remoteModel: c.get<string>("remoteModel") || null,
+    apiKeyEnv: c.get<string>("apiKeyEnv") || null,
+    fimTemplate: c.get<string>("fimTemplate") || null,
+    connectTimeoutMs: c.get<number>("connectTimeoutMs", 2000),
+    totalTimeoutMs: c.get<number>("totalTimeoutMs", 15000),
+    fallbackToLocal: c.get<boolean>("fallbackToLocal", false),
+    allowInsecureHttp: c.get<boolean>("allowInsecureHttp", false),
   };
 }
 

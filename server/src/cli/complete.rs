@@ -25,8 +25,12 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<()> {
     let spec = ModelSpec {
         path: args.model.clone(),
         device: args.device,
+        backend: args.remote.spec()?,
     };
-    let mut model = crate::model::engine::load(&spec)?;
+    let mut model = crate::backend::load(&spec)?;
+    if let Some(degradation) = model.health() {
+        eprintln!("ghostline: warning: {}", degradation.message);
+    }
     let trigger = if args.automatic {
         Trigger::Automatic
     } else {
@@ -56,7 +60,11 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        let output = json!({ "items": items, "timings_ms": outcome.timings });
+        let output = json!({
+            "items": items,
+            "timings_ms": outcome.timings,
+            "backend": spec.backend.kind.name(),
+        });
         println!("{}", serde_json::to_string_pretty(&output)?);
     } else if let Some(first) = outcome.items.first() {
         println!("{}", first.insert_text);

@@ -16,6 +16,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let mut model = crate::model::engine::load(&ModelSpec {
         path,
         device: args.device,
+        ..ModelSpec::default()
     })?;
     let sampling = match args.temperature {
         None => Sampling::Greedy,

@@ -36,7 +36,11 @@ impl PipelineSource {
     /// task and the overrides in `settings`.
     pub fn load(model_dir: Option<PathBuf>, device: &str, settings: &PipelineSettings) -> anyhow::Result<PipelineSource> {
         let device: DevicePreference = device.parse().map_err(|err| anyhow::anyhow!("--device: {err}"))?;
-        let spec = ModelSpec { path: model_dir, device };
+        let spec = ModelSpec {
+            path: model_dir,
+            device,
+            ..ModelSpec::default()
+        };
         let model = crate::model::engine::load(&spec).with_context(|| format!("loading {}", spec.describe()))?;
         let mut config = CompletionConfig { n_invoked: 1, ..CompletionConfig::default() };
         if settings.no_time_budget {

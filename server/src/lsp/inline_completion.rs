@@ -275,6 +275,19 @@ impl Backend {
         });
         let (outcome, queue_ms) = match job.await {
             Ok(Ok(result)) => result,
+            // A remote endpoint that is down is a state (shown by `ghostline/status`), not a
+            // protocol error on every keystroke.
+            Ok(Err(error))
+                if matches!(
+                    shared.worker.state(),
+                    ModelState::Ready {
+                        health: Some(_),
+                        ..
+                    }
+                ) =>
+            {
+                return Ok(Answer::empty("empty", error.to_string()));
+            }
             Ok(Err(error)) => {
                 return Err(guard::internal_error(format!(
                     "ghostline: the completion failed: {error}"
@@ -336,7 +349,7 @@ impl Backend {
     ) -> Vec<InlineCompletionItem> {
         let encoding = self.shared.encoding();
         let model_id = match self.shared.worker.state() {
-            ModelState::Ready { info } => info.name,
+            ModelState::Ready { info, .. } => info.name,
             _ => "unknown".to_string(),
         };
         answer

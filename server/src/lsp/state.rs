@@ -133,7 +133,20 @@ impl Shared {
             );
         }
         match self.worker.state() {
-            ModelState::Ready { info } => (
+            ModelState::Ready {
+                info,
+                health: Some(degradation),
+            } => (
+                // Suggestions still come when the local fallback answers.
+                if degradation.fallback_active {
+                    StatusState::Ready
+                } else {
+                    StatusState::Error
+                },
+                degradation.message,
+                Some((info.name, info.device)),
+            ),
+            ModelState::Ready { info, health: None } => (
                 StatusState::Ready,
                 format!("model {} ready on {}", info.name, info.device),
                 Some((info.name, info.device)),

@@ -31,6 +31,21 @@ pub trait CompletionModel: Send {
 
     /// Number of tokens `text` encodes to (used for prompt budgets).
     fn count_tokens(&self, text: &str) -> usize;
+
+    /// Whether the model is degraded (a remote endpoint that fails); `None` when all is well.
+    /// The model thread publishes changes as the model's status.
+    fn health(&self) -> Option<Degradation> {
+        None
+    }
+}
+
+/// A model that is loaded but not fully working (a remote endpoint that is down).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Degradation {
+    /// A sentence for the status line (never contains a secret).
+    pub message: String,
+    /// Suggestions still come, from the local fallback model.
+    pub fallback_active: bool,
 }
 
 /// Errors from a model call.
@@ -64,11 +79,16 @@ pub struct ModelSpec {
     pub path: Option<PathBuf>,
     /// Device preference.
     pub device: DevicePreference,
+    /// Local engine or a remote inference server (`backend` and related settings).
+    pub backend: crate::backend::BackendSpec,
 }
 
 impl ModelSpec {
     /// A short description for logs and status messages.
     pub fn describe(&self) -> String {
+        if self.backend.kind.is_remote() {
+            return self.backend.describe();
+        }
         match &self.path {
             Some(path) => format!("{} on {:?}", path.display(), self.device),
             None => format!("embedded default on {:?}", self.device),
@@ -80,7 +100,8 @@ impl ModelSpec {
 pub type ModelLoader =
     Box<dyn Fn(&ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError> + Send>;
 
-/// The product's loader: the real engine, embedded default unless a path is given.
+/// The product's loader: the real engine (embedded default unless a path is given), or the
+/// remote backend the spec names.
 pub fn real_model_loader() -> ModelLoader {
-    Box::new(|spec: &ModelSpec| engine::load(spec))
+    Box::new(|spec: &ModelSpec| crate::backend::load(spec))
 }

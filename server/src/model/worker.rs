@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 use tokio::sync::{oneshot, watch};
 
-use super::{CompletionModel, ModelInfo, ModelLoader, ModelSpec};
+use super::{CompletionModel, Degradation, ModelInfo, ModelLoader, ModelSpec};
 
 /// Where the model is in its life.
 #[derive(Clone, Debug)]
@@ -26,6 +26,8 @@ pub enum ModelState {
     Ready {
         /// What was loaded.
         info: ModelInfo,
+        /// Set while the model is degraded (a remote endpoint that fails).
+        health: Option<Degradation>,
     },
     /// The last load failed; the server keeps running without a model.
     Failed {
@@ -209,6 +211,26 @@ pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// Publishes a new `Ready` state when the model's health changed during a job.
+fn publish_health_change(state: &watch::Sender<ModelState>, health: Option<Degradation>) {
+    state.send_if_modified(|current| match current {
+        ModelState::Ready {
+            health: current_health,
+            ..
+        } if *current_health != health => {
+            match &health {
+                Some(degradation) => {
+                    tracing::warn!(message = %degradation.message, "model degraded")
+                }
+                None => tracing::info!("model healthy again"),
+            }
+            *current_health = health;
+            true
+        }
+        _ => false,
+    });
+}
+
 fn model_thread_main(
     loader: ModelLoader,
     commands: mpsc::Receiver<WorkerCommand>,
@@ -229,8 +251,9 @@ fn model_thread_main(
                             model = %info.name, device = %info.device,
                             load_ms = started.elapsed().as_millis() as u64, "model loaded"
                         );
+                        let health = loaded.health();
                         model = Some(loaded);
-                        state.send_replace(ModelState::Ready { info });
+                        state.send_replace(ModelState::Ready { info, health });
                     }
                     Ok(Err(error)) => {
                         tracing::error!(%error, "model load failed; serving without a model");
@@ -245,7 +268,12 @@ fn model_thread_main(
                     }
                 }
             }
-            WorkerCommand::Run(job) => job(model.as_deref_mut()),
+            WorkerCommand::Run(job) => {
+                job(model.as_deref_mut());
+                if let Some(model) = &model {
+                    publish_health_change(&state, model.health());
+                }
+            }
         }
     }
 }
