@@ -36,7 +36,6 @@ export interface ServerStats {
 }
 
 export const STATS_SCHEME = "ghostline-stats";
-export const STATS_URI = vscode.Uri.parse(`${STATS_SCHEME}:ghostline%20stats`);
 
 const percent = (rate: number | null | undefined) => (rate == null ? "-" : `${(rate * 100).toFixed(1)} %`);
 const ms = (value: number | null | undefined) => (value == null ? "-" : `${Math.round(value)} ms`);
@@ -104,22 +103,25 @@ export function formatStats(stats: ServerStats): string {
 
 /** The read-only document the stats are shown in; `update` refreshes an open view. */
 export class StatsView implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private text = "ghostline stats: not loaded yet\n";
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changed.event;
+  /** Text per document: each "Show Stats" opens a new document (VS Code may keep a closed one's old text). */
+  private readonly texts = new Map<string, string>();
+  private shown = 0;
 
-  provideTextDocumentContent(): string {
-    return this.text;
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? "ghostline stats: run \"ghostline: Show Stats\" again\n";
   }
 
   async show(stats: ServerStats): Promise<void> {
-    this.text = formatStats(stats);
-    this.changed.fire(STATS_URI);
-    const document = await vscode.workspace.openTextDocument(STATS_URI);
+    this.shown += 1;
+    const uri = vscode.Uri.from({ scheme: STATS_SCHEME, path: "ghostline stats", query: String(this.shown) });
+    // Keep only the latest few texts.
+    if (this.texts.size >= 8) this.texts.delete(this.texts.keys().next().value as string);
+    this.texts.set(uri.toString(), formatStats(stats));
+    const document = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(document, { preview: true });
   }
 
   dispose(): void {
-    this.changed.dispose();
+    this.texts.clear();
   }
 }
