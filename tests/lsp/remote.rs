@@ -337,6 +337,20 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     assert!(!stderr.contains(WRONG_KEY), "{stderr}");
     step("wrong key: rejected, key redacted");
 
+    // --- TLS is really spoken for https endpoints: this server speaks plain HTTP ---
+    let tls = BackendSpec {
+        endpoint: Some(format!("https://127.0.0.1:{}", server.port)),
+        ..spec(&server)
+    };
+    let mut tls_model = RemoteModel::connect(&tls, None).unwrap();
+    let error = tls_model
+        .generate(&request(4), &CancelFlag::new(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("TLS"), "{error}");
+    drop(tls_model);
+    step(&format!("https to a plain-HTTP server: {error}"));
+
     // --- cancellation mid-stream closes the connection at once ---
     // Dropping the other clients closes their pooled keep-alive connections, so the only client
     // connection to the server is the stream's.
