@@ -124,6 +124,19 @@ impl Server {
     }
 }
 
+/// `POST /v1/completions` lines in the server's access log so far.
+fn completion_posts(dir: &TempDir) -> usize {
+    ["llama-server.log", "llama-server.err"]
+        .iter()
+        .map(|name| {
+            std::fs::read_to_string(dir.0.join(name))
+                .unwrap_or_default()
+                .matches("\"POST /v1/completions")
+                .count()
+        })
+        .sum()
+}
+
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
@@ -337,6 +350,20 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     assert!(!stderr.contains(WRONG_KEY), "{stderr}");
     step("wrong key: rejected, key redacted");
 
+    // --- TLS is really spoken for https endpoints: this server speaks plain HTTP ---
+    let tls = BackendSpec {
+        endpoint: Some(format!("https://127.0.0.1:{}", server.port)),
+        ..spec(&server)
+    };
+    let mut tls_model = RemoteModel::connect(&tls, None).unwrap();
+    let error = tls_model
+        .generate(&request(4), &CancelFlag::new(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("TLS"), "{error}");
+    drop(tls_model);
+    step(&format!("https to a plain-HTTP server: {error}"));
+
     // --- cancellation mid-stream closes the connection at once ---
     // Dropping the other clients closes their pooled keep-alive connections, so the only client
     // connection to the server is the stream's.
@@ -444,6 +471,42 @@ fn a_real_llama_cpp_server_success_key_cancel_timeout_and_kill() {
     step(&format!(
         "stopped server: a cancel before the first byte returned after {freed_after:?}"
     ));
+
+    // --- superseded requests that wait for the backend's one exchange slot are never sent ---
+    let mut serial = RemoteModel::connect(&spec(&server), None).unwrap();
+    // Drain what the stopped server still had queued: once this answers, the server is idle.
+    serial
+        .generate(&request(2), &CancelFlag::new(), &mut |_| {})
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let posts_before = completion_posts(&dir);
+    server.signal("-STOP");
+    let cancelled_after = |ms: u64| {
+        let cancel = CancelFlag::new();
+        let flag = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            flag.cancel();
+        });
+        cancel
+    };
+    // The first is sent and holds the slot (the server cannot answer); the second is superseded
+    // while it waits for the slot.
+    for _ in 0..2 {
+        let output = serial
+            .generate(&request(4), &cancelled_after(150), &mut |_| {})
+            .unwrap();
+        assert_eq!(output.completions[0].finish, FinishReason::Cancelled);
+    }
+    server.signal("-CONT");
+    let output = serial
+        .generate(&request(4), &CancelFlag::new(), &mut |_| {})
+        .unwrap();
+    assert!(!output.completions[0].text.is_empty(), "{output:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = completion_posts(&dir) - posts_before;
+    assert_eq!(sent, 2, "the superseded request that waited was never sent");
+    step("superseded while waiting for the slot: never sent (2 POSTs for 3 requests)");
 
     // --- killed mid-request: an error without fallback; with it, the local model answers ---
     let local = ghostline::model::engine::load(&ModelSpec::default()).unwrap();

@@ -255,6 +255,13 @@ impl Failure {
         if error.kind() == io::ErrorKind::TimedOut {
             return Failure::Timeout { phase: "total" };
         }
+        if error.kind() == io::ErrorKind::InvalidData && !answered {
+            // rustls reports handshake failures (a plain-HTTP server, a bad certificate) as
+            // InvalidData I/O errors before any answer.
+            return Failure::Tls {
+                detail: error.to_string(),
+            };
+        }
         let detail = match error.kind() {
             io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
             io::ErrorKind::ConnectionReset => "connection reset".to_string(),

@@ -152,17 +152,24 @@ impl ModelWorker {
     {
         let state = self.state.clone();
         let queued = QueuedGuard::new(self.queued.clone());
+        let state_sender = self.state_sender.clone();
         let wrapped: Job = Box::new(move |model: Option<&mut (dyn CompletionModel + 'static)>| {
             let _queued = queued;
             let result = match model {
                 None => Err(WorkerError::NotReady {
                     reason: not_ready_reason(&state.borrow()),
                 }),
-                Some(model) => catch_unwind(AssertUnwindSafe(|| job(model))).map_err(|payload| {
-                    WorkerError::Panicked {
-                        message: panic_message(&payload),
-                    }
-                }),
+                Some(model) => {
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| job(&mut *model))).map_err(|payload| {
+                            WorkerError::Panicked {
+                                message: panic_message(&payload),
+                            }
+                        });
+                    // Before the reply, so the caller already sees the state the job left.
+                    publish_health_change(&state_sender, model.health());
+                    result
+                }
             };
             let _ = reply.send(result);
         });
@@ -268,12 +275,97 @@ fn model_thread_main(
                     }
                 }
             }
-            WorkerCommand::Run(job) => {
-                job(model.as_deref_mut());
-                if let Some(model) = &model {
-                    publish_health_change(&state, model.health());
-                }
+            WorkerCommand::Run(job) => job(model.as_deref_mut()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::model::{CancelFlag, GenerateOutput, GenerateRequest, ModelCallError};
+
+    /// A model whose health the test sets (a remote endpoint going down and up).
+    struct Flaky(Arc<Mutex<Option<Degradation>>>);
+
+    impl CompletionModel for Flaky {
+        fn generate(
+            &mut self,
+            _: &GenerateRequest,
+            _: &CancelFlag,
+            _: &mut dyn FnMut(&str),
+        ) -> Result<GenerateOutput, ModelCallError> {
+            Err(ModelCallError::Generation {
+                message: "not used".to_string(),
+            })
+        }
+
+        fn info(&self) -> ModelInfo {
+            ModelInfo {
+                name: "flaky".to_string(),
+                n_params: 0,
+                device: "test".to_string(),
+                context_length: 64,
+                fim: false,
             }
         }
+
+        fn count_tokens(&self, text: &str) -> usize {
+            text.len()
+        }
+
+        fn health(&self) -> Option<Degradation> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn health_of(worker: &ModelWorker) -> Option<Option<Degradation>> {
+        match worker.state() {
+            ModelState::Ready { health, .. } => Some(health),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn health_changes_are_published_before_the_job_answers() {
+        let down = Degradation {
+            message: "remote endpoint x is unreachable".to_string(),
+            fallback_active: false,
+        };
+        let health = Arc::new(Mutex::new(Some(down.clone())));
+        let model_health = health.clone();
+        let worker = ModelWorker::spawn(Box::new(move |_| {
+            Ok(Box::new(Flaky(model_health.clone())) as Box<dyn CompletionModel>)
+        }));
+        worker.load(ModelSpec::default());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while health_of(&worker).is_none() {
+            assert!(Instant::now() < deadline, "the model never became ready");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            health_of(&worker),
+            Some(Some(down.clone())),
+            "degraded at load"
+        );
+
+        *health.lock().unwrap() = None;
+        worker.run_blocking(|_| ()).unwrap();
+        assert_eq!(
+            health_of(&worker),
+            Some(None),
+            "recovered: seen as soon as the job answers"
+        );
+
+        let fallback = Degradation {
+            fallback_active: true,
+            ..down
+        };
+        *health.lock().unwrap() = Some(fallback.clone());
+        worker.run_blocking(|_| ()).unwrap();
+        assert_eq!(health_of(&worker), Some(Some(fallback)));
     }
 }
