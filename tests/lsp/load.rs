@@ -35,10 +35,12 @@ fn a_fast_typist_many_documents_and_a_huge_file() {
     assert!(n("server_cancelled") + n("superseded_with_suggestion") >= n("superseded") * 9 / 10, "{typist}");
     assert!(n("superseded_with_suggestion") * 10 <= n("superseded"), "stale suggestions: {typist}");
     assert!(n("server_model_calls") < n("keystrokes") / 2, "generations are not queued per keystroke: {typist}");
-    // Bounded by the open documents (one request each) plus a speculation; a cancelled job may
-    // still sit in the queue after its request was answered (the model thread skips it).
-    assert!(n("max_model_jobs_queued") <= 5 + 1, "the model queue stays bounded: {typist}");
-    assert!(n("final_model_jobs_queued") <= 5 + 1, "{typist}");
+    // Jobs reach the queue only after the debounce, so its depth is what survives the debounce
+    // during one generation: 1–2 on a quiet machine, 7 seen on a starved one (6-minute run).
+    // Superseded jobs stay queued until the model thread skips them (at no cost). Growth would
+    // be a per-keystroke queue: 200 here.
+    assert!(n("max_model_jobs_queued") <= 16, "the model queue stays bounded: {typist}");
+    assert!(n("final_model_jobs_queued") <= 16, "{typist}");
     let growth = typist["rss_growth_mib"].as_f64().unwrap();
     assert!(growth < 64.0, "RSS grew {growth} MiB in 10 s of typing: {typist}");
 
