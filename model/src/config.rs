@@ -423,7 +423,9 @@ mod tests {
             r#"{"vocab_size":18446744073709551615,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2}"#,
             r#"{"vocab_size":8,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2,"head_dim":1048576}"#,
         ] {
-            let error = LlamaConfig::from_json_str(json, path).unwrap_err().to_string();
+            let error = LlamaConfig::from_json_str(json, path)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("invalid model config"), "{error}");
         }
         let fine = LlamaConfig::new(4096, 256, 768, 4, 4, 2);

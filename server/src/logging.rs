@@ -22,7 +22,12 @@ pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|error| format!("cannot open log file {}: {error}; logging to stderr instead", path.display()))
+            .map_err(|error| {
+                format!(
+                    "cannot open log file {}: {error}; logging to stderr instead",
+                    path.display()
+                )
+            })
     });
     let writer = match opened {
         Some(Ok(file)) => {
@@ -55,7 +60,9 @@ pub fn init(level: &str, log_file: Option<&Path>) -> anyhow::Result<()> {
 
 fn startup_warnings() -> std::sync::MutexGuard<'static, Vec<String>> {
     static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    WARNINGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    WARNINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Problems met while setting up logging, for the editor (each returned once).

@@ -23,9 +23,15 @@ fn expect_clear_failure(dir: &Path, file: &str, what: &str) -> LspClient {
         p["state"] == "error" || p["state"] == "ready"
     });
     let message = status["message"].as_str().unwrap_or_default().to_string();
-    assert_eq!(status["state"], "error", "the broken model loaded: {status}");
+    assert_eq!(
+        status["state"], "error",
+        "the broken model loaded: {status}"
+    );
     assert!(message.contains(file), "the status names {file}: {message}");
-    assert!(message.contains(what), "the status says {what:?}: {message}");
+    assert!(
+        message.contains(what),
+        "the status says {what:?}: {message}"
+    );
     // The log line and the status notification are written by different threads.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !client.stderr().contains(what) && std::time::Instant::now() < deadline {
@@ -49,7 +55,10 @@ fn expect_clear_failure(dir: &Path, file: &str, what: &str) -> LspClient {
     let stats = client.stats();
     assert_eq!(stats["modelState"], "error", "{stats}");
     assert!(
-        stats["last"]["reason"].as_str().unwrap_or_default().contains(file),
+        stats["last"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(file),
         "the empty answer says why: {stats}"
     );
     client
@@ -64,8 +73,16 @@ fn seeded(name: &str) -> TempDir {
 #[test]
 fn corrupt_safetensors_is_explained_and_a_good_model_path_recovers() {
     let dir = seeded("corrupt-weights");
-    std::fs::write(dir.0.join("model.safetensors"), b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage").unwrap();
-    let mut client = expect_clear_failure(&dir.0, "model.safetensors", "corrupt or unreadable safetensors");
+    std::fs::write(
+        dir.0.join("model.safetensors"),
+        b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage",
+    )
+    .unwrap();
+    let mut client = expect_clear_failure(
+        &dir.0,
+        "model.safetensors",
+        "corrupt or unreadable safetensors",
+    );
     // Fixing the setting recovers without a restart.
     let good = seeded("good");
     client.notify(
@@ -85,7 +102,12 @@ fn truncated_safetensors_is_explained() {
     let path = dir.0.join("model.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    expect_clear_failure(&dir.0, "model.safetensors", "corrupt or unreadable safetensors").shutdown();
+    expect_clear_failure(
+        &dir.0,
+        "model.safetensors",
+        "corrupt or unreadable safetensors",
+    )
+    .shutdown();
 }
 
 #[test]
@@ -95,7 +117,12 @@ fn weights_that_do_not_match_the_config_are_explained() {
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["intermediate_size"] = json!(96);
     std::fs::write(&path, config.to_string()).unwrap();
-    expect_clear_failure(&dir.0, "model.safetensors", "expected [96, 64] from config.json").shutdown();
+    expect_clear_failure(
+        &dir.0,
+        "model.safetensors",
+        "expected [96, 64] from config.json",
+    )
+    .shutdown();
 }
 
 #[test]
@@ -149,7 +176,9 @@ fn a_tokenizer_with_more_tokens_than_the_model_is_explained() {
     config.eos_token_id = Some(ghostline_model::TokenIds::One(0));
     let model = config.init_seeded(&burn::tensor::Device::flex(), 5);
     config.save(&dir.0.join("config.json")).unwrap();
-    model.save_safetensors(&config, &dir.0.join("model.safetensors")).unwrap();
+    model
+        .save_safetensors(&config, &dir.0.join("model.safetensors"))
+        .unwrap();
     expect_clear_failure(&dir.0, "tokenizer.json", "tokens but the model").shutdown();
 }
 
@@ -180,15 +209,25 @@ fn an_unwritable_or_full_log_destination_does_not_stop_the_server() {
 #[test]
 fn unreadable_settings_warn_and_the_server_keeps_its_previous_values() {
     let mut client = LspClient::spawn(&[], &[]);
-    client.initialize(None, json!({"enable": false, "maxLines": "many", "modelPath": 42}));
+    client.initialize(
+        None,
+        json!({"enable": false, "maxLines": "many", "modelPath": 42}),
+    );
     for key in ["max_lines", "model_path"] {
         let warning = client.notification("window/showMessage", |p| {
             p["message"].as_str().unwrap_or("").contains(key)
         });
         assert_eq!(warning["type"], 2, "{warning}");
     }
-    for settings in [json!("not an object"), json!([1, 2]), json!({"ghostline": {"debounceMs": -1}})] {
-        client.notify("workspace/didChangeConfiguration", json!({"settings": settings}));
+    for settings in [
+        json!("not an object"),
+        json!([1, 2]),
+        json!({"ghostline": {"debounceMs": -1}}),
+    ] {
+        client.notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": settings}),
+        );
         client.notification("window/showMessage", |_| true);
     }
     let stats = client.stats();

@@ -161,6 +161,7 @@ pub struct LoadReport {
 
 /// Entry point.
 pub fn run(mut args: LoadArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.docs > 0 && args.cps > 0.0, "--docs and --cps must be positive");
     if args.output.smoke {
         args.seconds = args.seconds.min(8.0);
         args.many_docs = args.many_docs.min(100);
@@ -176,14 +177,28 @@ fn measure(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     command.arg("lsp").args(&args.server_arg);
     let init_options: Value =
         serde_json::from_str(&args.init_options).context("--init-options is not JSON")?;
-    let mut session = Session { client: LspClient::spawn(command, None)?, stats: Vec::new() };
-    let init = session.call("initialize", json!({"capabilities": {}, "initializationOptions": init_options}))?;
-    anyhow::ensure!(init.message.get("result").is_some(), "initialize failed: {}", init.message);
+    let mut session = Session {
+        client: LspClient::spawn(command, None)?,
+        stats: Vec::new(),
+    };
+    let init = session.call(
+        "initialize",
+        json!({"capabilities": {}, "initializationOptions": init_options}),
+    )?;
+    anyhow::ensure!(
+        init.message.get("result").is_some(),
+        "initialize failed: {}",
+        init.message
+    );
     session.client.notify("initialized", json!({}))?;
     session.wait_ready()?;
     let typist = typist(&mut session, args)?;
-    let many_docs = (args.many_docs > 0).then(|| many_docs(&mut session, args.many_docs)).transpose()?;
-    let big_file = (args.big_mb > 0.0).then(|| big_file(&mut session, args.big_mb)).transpose()?;
+    let many_docs = (args.many_docs > 0)
+        .then(|| many_docs(&mut session, args.many_docs))
+        .transpose()?;
+    let big_file = (args.big_mb > 0.0)
+        .then(|| big_file(&mut session, args.big_mb))
+        .transpose()?;
     session.client.shutdown(Duration::from_secs(30))?;
     Ok(LoadReport {
         date_utc: report::utc_now(),
@@ -216,7 +231,9 @@ impl Session {
             let stats = self.call("ghostline/stats", Value::Null)?.message["result"].clone();
             match stats["modelState"].as_str() {
                 Some("ready") | Some("disabled") => return Ok(()),
-                Some("error") => anyhow::bail!("the model failed to load: {}", stats["modelMessage"]),
+                Some("error") => {
+                    anyhow::bail!("the model failed to load: {}", stats["modelMessage"])
+                }
                 _ => std::thread::sleep(Duration::from_millis(200)),
             }
         }
@@ -229,7 +246,9 @@ impl Session {
 
     fn document(&mut self, uri: &str) -> anyhow::Result<Option<String>> {
         let answer = self.call("ghostline/document", json!({"uri": uri}))?;
-        Ok(answer.message["result"]["text"].as_str().map(str::to_string))
+        Ok(answer.message["result"]["text"]
+            .as_str()
+            .map(str::to_string))
     }
 
     fn open(&mut self, uri: &str, text: &str) -> anyhow::Result<()> {
@@ -250,7 +269,15 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 
 /// What the typist types: plausible code, one character at a time.
 fn typed_text(n: usize) -> String {
-    (0..).map(|i| format!("    let value_{i} = compute(value_{}, {i}) + 1;\n", i.max(1) - 1)).take(n / 20 + 2).collect()
+    (0..)
+        .map(|i| {
+            format!(
+                "    let value_{i} = compute(value_{}, {i}) + 1;\n",
+                i.max(1) - 1
+            )
+        })
+        .take(n / 20 + 2)
+        .collect()
 }
 
 /// The (line, UTF-16 column) after `text` (ASCII here).
@@ -267,8 +294,12 @@ struct Pending {
 }
 
 fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport> {
-    let uris: Vec<String> = (0..args.docs).map(|i| format!("file:///ghostline-load/doc{i}.rs")).collect();
-    let mut texts: Vec<String> = (0..args.docs).map(|i| format!("// document {i}\nfn main() {{\n")).collect();
+    let uris: Vec<String> = (0..args.docs)
+        .map(|i| format!("file:///ghostline-load/doc{i}.rs"))
+        .collect();
+    let mut texts: Vec<String> = (0..args.docs)
+        .map(|i| format!("// document {i}\nfn main() {{\n"))
+        .collect();
     let mut versions = vec![1i32; args.docs];
     for (uri, text) in uris.iter().zip(&texts) {
         session.open(uri, text)?;
@@ -286,14 +317,23 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
     let started = Instant::now();
     let mut next_sample = started;
 
-    let mut handle = |message: Incoming, pending: &mut HashMap<i64, Pending>, report: &mut TypistReport, last: &[usize], stats: &mut Vec<Value>, stats_ids: &mut Vec<i64>| {
-        let Some(id) = message.response_id() else { return };
+    let mut handle = |message: Incoming,
+                      pending: &mut HashMap<i64, Pending>,
+                      report: &mut TypistReport,
+                      last: &[usize],
+                      stats: &mut Vec<Value>,
+                      stats_ids: &mut Vec<i64>| {
+        let Some(id) = message.response_id() else {
+            return;
+        };
         if let Some(index) = stats_ids.iter().position(|&s| s == id) {
             stats_ids.remove(index);
             stats.push(message.message["result"].clone());
             return;
         }
-        let Some(request) = pending.remove(&id) else { return };
+        let Some(request) = pending.remove(&id) else {
+            return;
+        };
         let ms = message.at.duration_since(request.sent).as_secs_f64() * 1000.0;
         let suggested = super::latency::has_suggestion(&message.message["result"]);
         let superseded = last[request.doc] > request.keystroke;
@@ -316,7 +356,7 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        if keystroke > 0 && rng % 25 == 0 {
+        if keystroke > 0 && rng.is_multiple_of(25) {
             doc = (doc + 1 + (rng / 25) as usize % (args.docs.max(2) - 1)) % args.docs;
         }
         let ch = script[keystroke % script.len()];
@@ -334,7 +374,14 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
             "textDocument/inlineCompletion",
             json!({"textDocument": {"uri": uris[doc]}, "position": {"line": line, "character": column}, "context": {"triggerKind": 2}}),
         )?;
-        pending.insert(id, Pending { doc, keystroke, sent });
+        pending.insert(
+            id,
+            Pending {
+                doc,
+                keystroke,
+                sent,
+            },
+        );
         report.keystrokes += 1;
         if Instant::now() >= next_sample {
             next_sample += Duration::from_secs(1);
@@ -345,7 +392,14 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
         let due = started + interval * (keystroke as u32 + 1);
         while let Some(wait) = due.checked_duration_since(Instant::now()) {
             match session.client.recv_timeout(wait)? {
-                Some(message) => handle(message, &mut pending, &mut report, &last_keystroke, &mut session.stats, &mut stats_ids),
+                Some(message) => handle(
+                    message,
+                    &mut pending,
+                    &mut report,
+                    &last_keystroke,
+                    &mut session.stats,
+                    &mut stats_ids,
+                ),
                 None => break,
             }
         }
@@ -354,7 +408,14 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
     let deadline = Instant::now() + Duration::from_secs(120);
     while !(pending.is_empty() && stats_ids.is_empty()) && Instant::now() < deadline {
         if let Some(message) = session.client.recv_timeout(Duration::from_millis(200))? {
-            handle(message, &mut pending, &mut report, &last_keystroke, &mut session.stats, &mut stats_ids);
+            handle(
+                message,
+                &mut pending,
+                &mut report,
+                &last_keystroke,
+                &mut session.stats,
+                &mut stats_ids,
+            );
         }
     }
     report.unanswered = pending.len();
@@ -367,19 +428,35 @@ fn typist(session: &mut Session, args: &LoadArgs) -> anyhow::Result<TypistReport
     report.server_model_calls = counter("modelCalls");
     report.server_cache_hits = counter("cacheHits");
     report.final_model_jobs_queued = counter("modelJobsQueued") as usize;
-    report.max_model_jobs_queued = session.stats.iter().filter_map(|s| s["modelJobsQueued"].as_u64()).max().unwrap_or(0) as usize;
-    let warm = report.rss_mib.get(report.rss_mib.len() / 4).copied().unwrap_or(0.0);
+    report.max_model_jobs_queued = session
+        .stats
+        .iter()
+        .filter_map(|s| s["modelJobsQueued"].as_u64())
+        .max()
+        .unwrap_or(0) as usize;
+    let warm = report
+        .rss_mib
+        .get(report.rss_mib.len() / 4)
+        .copied()
+        .unwrap_or(0.0);
     report.rss_growth_mib = report.rss_mib.last().copied().unwrap_or(0.0) - warm;
     report.documents_match = true;
     for (uri, text) in uris.iter().zip(&texts) {
         report.documents_match &= session.document(uri)?.as_deref() == Some(text.as_str());
-        session.client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
+        session.client.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        )?;
     }
     Ok(report)
 }
 
 fn many_docs(session: &mut Session, n: usize) -> anyhow::Result<ManyDocsReport> {
-    let mut report = ManyDocsReport { documents: n, rss_before_mib: session.rss_mib(), ..Default::default() };
+    let mut report = ManyDocsReport {
+        documents: n,
+        rss_before_mib: session.rss_mib(),
+        ..Default::default()
+    };
     let text = |i: usize| format!("// file {i}\n{}", typed_text(2000));
     let uri = |i: usize| format!("file:///ghostline-load/many/{i}.rs");
     let started = Instant::now();
@@ -403,7 +480,10 @@ fn many_docs(session: &mut Session, n: usize) -> anyhow::Result<ManyDocsReport> 
         report.documents_match &= session.document(&uri(i))?.as_deref() == Some(text(i).as_str());
     }
     for i in 0..n {
-        session.client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri(i)}}))?;
+        session.client.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri(i)}}),
+        )?;
     }
     session.call("ghostline/stats", Value::Null)?;
     report.rss_closed_mib = session.rss_mib();
@@ -415,39 +495,70 @@ fn big_file(session: &mut Session, megabytes: f64) -> anyhow::Result<BigFileRepo
     let mut text = typed_text(target);
     text.truncate(target);
     let uri = "file:///ghostline-load/big.rs";
-    let mut report = BigFileReport { bytes: text.len(), ..Default::default() };
+    let mut report = BigFileReport {
+        bytes: text.len(),
+        ..Default::default()
+    };
     let started = Instant::now();
     session.open(uri, &text)?;
     session.call("ghostline/stats", Value::Null)?;
     report.open_s = started.elapsed().as_secs_f64();
     let lines = text.matches('\n').count();
-    for (version, (line, insert)) in [(0usize, "// top\n"), (lines / 2, "// middle\n"), (lines, "\n// end")].into_iter().enumerate() {
+    for (version, (line, insert)) in [
+        (0usize, "// top\n"),
+        (lines / 2, "// middle\n"),
+        (lines, "\n// end"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let started = Instant::now();
         session.client.notify(
             "textDocument/didChange",
             json!({"textDocument": {"uri": uri, "version": version + 2}, "contentChanges": [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": insert}]}),
         )?;
         session.call("ghostline/stats", Value::Null)?;
-        report.edit_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        report
+            .edit_ms
+            .push(started.elapsed().as_secs_f64() * 1000.0);
         // The same edit on the client's copy (line starts are at '\n' + 1; the last line is empty).
-        let at = if line == 0 { 0 } else { text.match_indices('\n').nth(line - 1).map_or(text.len(), |(i, _)| i + 1) };
+        let at = if line == 0 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 1)
+                .map_or(text.len(), |(i, _)| i + 1)
+        };
         text.insert_str(at, insert);
     }
-    let complete = |session: &mut Session, line: usize, character: usize| -> anyhow::Result<(f64, bool)> {
+    let complete = |session: &mut Session,
+                    line: usize,
+                    character: usize|
+     -> anyhow::Result<(f64, bool)> {
         let started = Instant::now();
         let answer = session.call(
             "textDocument/inlineCompletion",
             json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}, "context": {"triggerKind": 1}}),
         )?;
-        Ok((started.elapsed().as_secs_f64() * 1000.0, super::latency::has_suggestion(&answer.message["result"])))
+        Ok((
+            started.elapsed().as_secs_f64() * 1000.0,
+            super::latency::has_suggestion(&answer.message["result"]),
+        ))
     };
     let last_line = text.matches('\n').count();
     let last_len = text.rsplit('\n').next().map_or(0, str::len);
-    (report.completion_end_ms, report.completion_end_suggested) = complete(session, last_line, last_len)?;
-    (report.completion_middle_ms, report.completion_middle_suggested) = complete(session, last_line / 2, 4)?;
+    (report.completion_end_ms, report.completion_end_suggested) =
+        complete(session, last_line, last_len)?;
+    (
+        report.completion_middle_ms,
+        report.completion_middle_suggested,
+    ) = complete(session, last_line / 2, 4)?;
     report.document_matches = session.document(uri)?.as_deref() == Some(text.as_str());
     report.peak_rss_mib = report::peak_rss_kib(session.client.pid()).unwrap_or(0) as f64 / 1024.0;
-    session.client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
+    session.client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    )?;
     Ok(report)
 }
 
@@ -463,25 +574,66 @@ fn to_markdown(report: &LoadReport) -> String {
          | completed with a suggestion | {} | {} | {} | {} | {} |\n\
          | all answers | {} | {} | {} | {} | {} |\n\n\
          RSS (MiB, every second): first {:.1}, last {:.1}, max {:.1}; growth after the first quarter {:+.1} MiB. Documents match: {}.\n",
-        report.date_utc, report.machine, report.seconds, report.cps,
-        t.keystrokes, t.keystrokes_per_s, t.answered, t.unanswered, t.with_suggestion, t.superseded, t.superseded_with_suggestion,
-        t.server_cancelled, t.server_model_calls, t.server_cache_hits, t.max_model_jobs_queued, t.final_model_jobs_queued,
-        t.completed_ms.n, cell_ms(t.completed_ms.p50), cell_ms(t.completed_ms.p95), cell_ms(t.completed_ms.p99), cell_ms(t.completed_ms.max),
-        t.all_ms.n, cell_ms(t.all_ms.p50), cell_ms(t.all_ms.p95), cell_ms(t.all_ms.p99), cell_ms(t.all_ms.max),
-        t.rss_mib.first().copied().unwrap_or(0.0), t.rss_mib.last().copied().unwrap_or(0.0),
-        t.rss_mib.iter().copied().fold(0.0, f64::max), t.rss_growth_mib, t.documents_match,
+        report.date_utc,
+        report.machine,
+        report.seconds,
+        report.cps,
+        t.keystrokes,
+        t.keystrokes_per_s,
+        t.answered,
+        t.unanswered,
+        t.with_suggestion,
+        t.superseded,
+        t.superseded_with_suggestion,
+        t.server_cancelled,
+        t.server_model_calls,
+        t.server_cache_hits,
+        t.max_model_jobs_queued,
+        t.final_model_jobs_queued,
+        t.completed_ms.n,
+        cell_ms(t.completed_ms.p50),
+        cell_ms(t.completed_ms.p95),
+        cell_ms(t.completed_ms.p99),
+        cell_ms(t.completed_ms.max),
+        t.all_ms.n,
+        cell_ms(t.all_ms.p50),
+        cell_ms(t.all_ms.p95),
+        cell_ms(t.all_ms.p99),
+        cell_ms(t.all_ms.max),
+        t.rss_mib.first().copied().unwrap_or(0.0),
+        t.rss_mib.last().copied().unwrap_or(0.0),
+        t.rss_mib.iter().copied().fold(0.0, f64::max),
+        t.rss_growth_mib,
+        t.documents_match,
     );
     if let Some(m) = &report.many_docs {
         out += &format!(
             "\n### {} documents open\n\nopened in {:.2} s; server counts {}; RSS {:.1} → {:.1} MiB open → {:.1} MiB after closing; a completion among them {:.0} ms; documents match: {}.\n",
-            m.documents, m.open_s, m.server_open_documents, m.rss_before_mib, m.rss_open_mib, m.rss_closed_mib, m.completion_ms, m.documents_match
+            m.documents,
+            m.open_s,
+            m.server_open_documents,
+            m.rss_before_mib,
+            m.rss_open_mib,
+            m.rss_closed_mib,
+            m.completion_ms,
+            m.documents_match
         );
     }
     if let Some(b) = &report.big_file {
         out += &format!(
             "\n### A {:.1} MB file\n\nopen {:.2} s; edits (start, middle, end) {:?} ms; completion at the end {:.0} ms (suggested: {}), in the middle {:.0} ms (suggested: {}); peak RSS {:.1} MiB; document matches: {}.\n",
-            b.bytes as f64 / 1048576.0, b.open_s, b.edit_ms.iter().map(|ms| format!("{ms:.0}")).collect::<Vec<_>>(),
-            b.completion_end_ms, b.completion_end_suggested, b.completion_middle_ms, b.completion_middle_suggested, b.peak_rss_mib, b.document_matches
+            b.bytes as f64 / 1048576.0,
+            b.open_s,
+            b.edit_ms
+                .iter()
+                .map(|ms| format!("{ms:.0}"))
+                .collect::<Vec<_>>(),
+            b.completion_end_ms,
+            b.completion_end_suggested,
+            b.completion_middle_ms,
+            b.completion_middle_suggested,
+            b.peak_rss_mib,
+            b.document_matches
         );
     }
     out
