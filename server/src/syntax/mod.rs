@@ -6,6 +6,7 @@
 //! to plain-text behaviour.
 
 mod lang;
+mod view;
 
 use std::cell::RefCell;
 use std::ops::ControlFlow;
@@ -16,6 +17,7 @@ use tree_sitter::{ParseOptions, Parser, Point, Tree};
 
 pub use lang::{CommentStyle, Lang, markdown_inline_language};
 pub use tree_sitter::{InputEdit, Node, Tree as SyntaxTree};
+pub use view::{Region, SourceView};
 
 /// The parse time limit for one (re)parse. A fresh parse of a 5 MB file takes a few hundred
 /// milliseconds; past this the document is served as plain text until the next edit.
