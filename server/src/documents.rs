@@ -83,6 +83,15 @@ impl Document {
         document
     }
 
+    /// A read-only view (text, language, tree) for the pipeline stages.
+    pub fn view(&self) -> syntax::SourceView<'_> {
+        syntax::SourceView {
+            rope: &self.rope,
+            lang: self.lang,
+            tree: self.tree.as_ref(),
+        }
+    }
+
     /// Applies one edit and brings the tree up to date.
     pub fn apply(&mut self, edit: &TextEdit) {
         self.edit(edit);
