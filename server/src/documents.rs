@@ -146,7 +146,11 @@ impl Document {
             return;
         }
         let old_tree = self.tree.take();
-        self.tree = syntax::parse_rope(lang, &self.rope, old_tree.as_ref(), syntax::PARSE_TIMEOUT);
+        let timeout = match old_tree {
+            Some(_) => syntax::PARSE_TIMEOUT,
+            None => syntax::FIRST_PARSE_TIMEOUT,
+        };
+        self.tree = syntax::parse_rope(lang, &self.rope, old_tree.as_ref(), timeout);
         if self.tree.is_none() {
             tracing::warn!(
                 ?lang,

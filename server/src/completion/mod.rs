@@ -211,7 +211,8 @@ pub fn complete_rope(
     cancel: &CancelFlag,
 ) -> Result<CompletionOutcome, CompletionError> {
     let lang = Lang::from_language_id(language_id);
-    let tree = lang.and_then(|lang| syntax::parse_rope(lang, rope, None, syntax::PARSE_TIMEOUT));
+    let tree =
+        lang.and_then(|lang| syntax::parse_rope(lang, rope, None, syntax::FIRST_PARSE_TIMEOUT));
     let view = SourceView {
         rope,
         lang,

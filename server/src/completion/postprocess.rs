@@ -35,8 +35,8 @@ pub struct PostprocessContext {
     pub line_ending: &'static str,
     /// Code or prose (prose skips the bracket and block rules).
     pub mode: ContextMode,
-    /// The file's indentation style.
-    pub indent: IndentStyle,
+    /// The file's indentation style, when its lines show one.
+    pub indent: Option<IndentStyle>,
     /// The document and its tree, for the tree rules (code only).
     pub syntax: Option<SyntaxSnapshot>,
     /// Drop a suggestion that makes the parse worse (automatic requests); otherwise it is only
@@ -66,7 +66,10 @@ impl PostprocessContext {
     /// Adds what the syntax knows: the mode and, for code with a tree, the tree rules.
     pub fn with_syntax(mut self, view: &SourceView<'_>, mode: ContextMode) -> PostprocessContext {
         self.mode = mode;
-        if let (Some(lang), Some(tree), ContextMode::Code) = (view.lang, view.tree, mode) {
+        let code_tree = view
+            .lang
+            .filter(|lang| *lang != crate::syntax::Lang::Markdown);
+        if let (Some(lang), Some(tree), ContextMode::Code) = (code_tree, view.tree, mode) {
             self.syntax = Some(SyntaxSnapshot {
                 lang,
                 rope: view.rope.clone(),
@@ -118,7 +121,10 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
-    let text = indent::normalize_indentation(&text, context.indent, &base_indent);
+    let text = match context.indent {
+        Some(style) => indent::normalize_indentation(&text, style, &base_indent),
+        None => text,
+    };
     let text = cut_before_repeated_suffix_line(&text, context);
     let text = cut_at_block_end(&text, context);
     let text = match &context.syntax {

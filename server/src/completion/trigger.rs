@@ -60,6 +60,9 @@ pub fn decide_in(view: &SourceView<'_>, cursor: usize, trigger: Trigger) -> Trig
     if view.region_at(cursor).is_prose() {
         return TriggerDecision::Suggest(prose_shape(view, cursor));
     }
+    if view.lang == Some(Lang::Markdown) {
+        return text_decision; // code in a fenced block: the Markdown tree knows nothing of it
+    }
     // With a tree the syntax decides the shape: the text rules would take any trailing `:` or
     // `{` (a type annotation, a dict) for a block opener.
     let (before, after) = line_parts(view.rope, cursor);
@@ -103,6 +106,7 @@ fn opens_block_before(view: &SourceView<'_>, cursor: usize) -> bool {
     };
     match token.kind() {
         "{" => true,
+        "do" | "then" | "else" => view.lang == Some(Lang::Bash),
         ":" => colon_opens_block(view, token),
         _ => false,
     }
@@ -278,6 +282,18 @@ mod tests {
                 TriggerDecision::Skip {
                     reason: "the cursor is inside a word",
                 },
+            ),
+            (
+                Bash,
+                "for f in *; do$0\ndone",
+                Automatic,
+                TriggerDecision::Suggest(MultiLine),
+            ),
+            (
+                Markdown,
+                "```python\ndef f():$0\n```",
+                Automatic,
+                TriggerDecision::Suggest(MultiLine),
             ),
             (
                 Bash,

@@ -5,6 +5,8 @@
 //! window (`outline.rs`), and extra snippets from other files rendered as comments. The older
 //! char-window builder [`build`] and the final safety trim [`fit_to_token_budget`] stay here.
 
+#[cfg(test)]
+mod golden_tests;
 mod outline;
 mod prompt;
 

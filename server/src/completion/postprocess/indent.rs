@@ -14,8 +14,9 @@ pub enum IndentStyle {
 /// Lines sampled around the cursor to detect the style (a huge file costs no more).
 const SAMPLE_LINES: usize = 400;
 
-/// Detects the indentation style from the lines around `line`; spaces(4) when nothing says.
-pub fn detect(rope: &Rope, line: usize) -> IndentStyle {
+/// Detects the indentation style from the lines around `line`; `None` when no line is indented
+/// (then the suggestion keeps its own style).
+pub fn detect(rope: &Rope, line: usize) -> Option<IndentStyle> {
     let first = line.saturating_sub(SAMPLE_LINES);
     let last = (line + SAMPLE_LINES / 4).min(rope.len_lines());
     let (mut tabs, mut spaces) = (0usize, 0usize);
@@ -40,14 +41,21 @@ pub fn detect(rope: &Rope, line: usize) -> IndentStyle {
             previous = width;
         }
     }
+    if tabs == 0 && spaces == 0 {
+        return None;
+    }
     if tabs > spaces {
-        return IndentStyle::Tabs;
+        return Some(IndentStyle::Tabs);
     }
     let best = [2usize, 4, 8, 3]
         .into_iter()
         .max_by_key(|&width| (deltas[width], width == 4))
         .unwrap_or(4);
-    IndentStyle::Spaces(if deltas[best] == 0 { 4 } else { best })
+    Some(IndentStyle::Spaces(if deltas[best] == 0 {
+        4
+    } else {
+        best
+    }))
 }
 
 /// Re-indents the lines after the first (the first continues the cursor's line) to `style`.
@@ -145,13 +153,13 @@ mod tests {
     fn detection() {
         assert_eq!(
             detect(&Rope::from_str("fn f() {\n\tx;\n\t\ty;\n}\n"), 1),
-            IndentStyle::Tabs
+            Some(IndentStyle::Tabs)
         );
         assert_eq!(
             detect(&Rope::from_str("a:\n  b:\n    c\n  d\n"), 1),
-            IndentStyle::Spaces(2)
+            Some(IndentStyle::Spaces(2))
         );
-        assert_eq!(detect(&Rope::from_str("x\ny\n"), 0), IndentStyle::Spaces(4));
+        assert_eq!(detect(&Rope::from_str("x\ny\n"), 0), None);
     }
 
     #[test]

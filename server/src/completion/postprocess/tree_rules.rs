@@ -46,38 +46,58 @@ impl SyntaxSnapshot {
 }
 
 /// Cuts a multi-line suggestion where the block enclosing the cursor ends once it is inserted.
-/// When the block already had its closer after the cursor, the suggestion's own closer goes too.
+/// Whether the suggestion's own closer of that block stays is decided by the parse: the cut
+/// with fewer ERROR/MISSING nodes wins (the closer stays on a tie). This keeps a `}` the file
+/// lacks and drops one the file already has.
 pub fn cut_at_enclosing_block_end(text: &str, snapshot: &SyntaxSnapshot) -> String {
     if !text.contains('\n') {
         return text.to_string();
     }
     let cursor_byte = snapshot.rope.char_to_byte(snapshot.cursor);
-    let Some(old_block) = enclosing_block(snapshot.tree.root_node(), cursor_byte) else {
+    if enclosing_block(snapshot.tree.root_node(), cursor_byte).is_none() {
         return text.to_string();
-    };
-    let had_closer = last_child_closes(old_block);
+    }
     let Some((_, tree)) = snapshot.with_insertion(text, 0) else {
         return text.to_string();
     };
     let Some(block) = enclosing_block(tree.root_node(), cursor_byte) else {
         return text.to_string();
     };
-    let end_in_text = block.end_byte().saturating_sub(cursor_byte);
-    if block.end_byte() <= cursor_byte || end_in_text >= text.len() {
-        return text.to_string();
+    if block.end_byte() <= cursor_byte || block.end_byte() - cursor_byte > text.len() {
+        return text.to_string(); // the block ends after the suggestion
     }
-    let mut cut = end_in_text;
-    if had_closer
-        && let Some(closer) = block.child(block.child_count().saturating_sub(1) as u32)
-        && is_closer(closer)
-        && closer.start_byte() >= cursor_byte
-    {
-        cut = closer.start_byte() - cursor_byte;
-    }
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let with_closer = char_floor(text, block.end_byte() - cursor_byte);
+    let closer = block
+        .child(block.child_count().saturating_sub(1) as u32)
+        .filter(|closer| {
+            is_closer(*closer) && !closer.is_missing() && closer.start_byte() >= cursor_byte
+        });
+    let Some(closer) = closer else {
+        return text[..with_closer].trim_end().to_string();
+    };
+    let without_closer = char_floor(text, closer.start_byte() - cursor_byte);
+    let errors = |cut: usize| {
+        let candidate = text[..cut].trim_end();
+        snapshot
+            .with_insertion(candidate, 0)
+            .map_or(usize::MAX, |(_, tree)| {
+                syntax::count_errors(tree.root_node())
+            })
+    };
+    let cut = if errors(without_closer) < errors(with_closer) {
+        without_closer
+    } else {
+        with_closer
+    };
     text[..cut].trim_end().to_string()
+}
+
+fn char_floor(text: &str, mut index: usize) -> usize {
+    index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
 }
 
 /// Whether inserting `text` (over `covered` chars) adds ERROR or MISSING nodes to the tree.
@@ -105,11 +125,6 @@ fn is_block(node: Node<'_>) -> bool {
     let kind = node.kind();
     let braced = node.child(0).is_some_and(|first| first.kind() == "{");
     braced || kind == "block" || kind.ends_with("_body") || kind == "compound_statement"
-}
-
-fn last_child_closes(node: Node<'_>) -> bool {
-    node.child(node.child_count().saturating_sub(1) as u32)
-        .is_some_and(|last| is_closer(last) && !last.is_missing())
 }
 
 fn is_closer(node: Node<'_>) -> bool {
