@@ -46,10 +46,16 @@ fn push_scope_headers(mut node: Option<Node<'_>>, ranges: &mut Vec<Range<usize>>
     while let Some(current) = node {
         if is_scope(current) {
             let start = current.start_position().row;
-            let body_start = current
-                .child_by_field_name("body")
-                .map_or(start, |body| body.start_position().row);
-            let end = (body_start + 1).min(start + MAX_HEADER_LINES);
+            // A braced body starts on the header's last line (keep that line); an indented
+            // body (Python) starts on the line after the header.
+            let end = match current.child_by_field_name("body") {
+                Some(body) if body.child(0).is_some_and(|first| first.kind() == "{") => {
+                    body.start_position().row + 1
+                }
+                Some(body) => body.start_position().row.max(start + 1),
+                None => start + 1,
+            };
+            let end = end.min(start + MAX_HEADER_LINES);
             ranges.push(start..end);
             // A decorated Python definition keeps its decorators.
             if let Some(parent) = current
