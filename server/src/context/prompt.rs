@@ -368,3 +368,99 @@ impl SuffixWindow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse_str;
+    use expect_test::expect;
+
+    fn count(text: &str) -> usize {
+        text.chars().count().div_ceil(4)
+    }
+
+    fn snippet(path: &str, text: &str) -> Snippet {
+        Snippet {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn snippets_are_comments_of_the_target_language() {
+        let s = snippet("src/util.rs", "pub fn clamp(x: u32) -> u32 {\n\n    x\n}");
+        expect![[r#"
+            // Path: src/util.rs
+            // pub fn clamp(x: u32) -> u32 {
+            //
+            //     x
+            // }
+        "#]]
+        .assert_eq(&render_snippet(Some(Lang::Rust), &s));
+        expect![[r#"
+            # Path: lib/a.py
+            # def f(): pass
+        "#]]
+        .assert_eq(&render_snippet(
+            Some(Lang::Python),
+            &snippet("lib/a.py", "def f(): pass"),
+        ));
+        expect![[r#"
+            <!-- Path: docs/a.md
+            Some text.
+            -->
+        "#]]
+        .assert_eq(&render_snippet(
+            Some(Lang::Markdown),
+            &snippet("docs/a.md", "Some text."),
+        ));
+    }
+
+    #[test]
+    fn the_budget_holds_and_snippets_that_do_not_fit_are_left_out() {
+        let text = "use a::b;\n".to_string()
+            + &"fn f() { let x = 1; }\n".repeat(20)
+            + "fn g() {\n"
+            + &"    let y = 2;\n".repeat(100)
+            + "    \n}\n";
+        let cursor = text.find("    \n}").unwrap() + 4;
+        let rope = Rope::from_str(&text);
+        let tree = parse_str(Lang::Rust, &text).unwrap();
+        let view = SourceView {
+            rope: &rope,
+            lang: Some(Lang::Rust),
+            tree: Some(&tree),
+        };
+        let budget = ContextBudget {
+            total_tokens: 200,
+            prefix_percent: 35,
+            suffix_percent: 15,
+            prefix_chars: 100_000,
+            suffix_chars: 100_000,
+        };
+        let small = snippet("src/b.rs", "pub fn b() {}");
+        let huge = snippet("src/huge.rs", &"pub fn h() {}\n".repeat(100));
+        let prompt = build_prompt(
+            &view,
+            rope.byte_to_char(cursor),
+            budget,
+            &count,
+            vec![huge, small.clone()],
+        );
+        assert_eq!(prompt.snippets, vec![small]);
+        assert_eq!(prompt.preamble, "use a::b;\nfn g() {\n");
+        let total = count(&prompt.model_prefix()) + count(&prompt.suffix);
+        // Per-piece rounding may add a token per piece; the safety trim handles the rest.
+        assert!(total <= 200 + 4, "{total}");
+        assert!(
+            prompt.prefix.ends_with("    let y = 2;\n    "),
+            "{:?}",
+            prompt.prefix
+        );
+        assert!(
+            prompt
+                .model_prefix()
+                .starts_with("// Path: src/b.rs\n// pub fn b() {}\nuse a::b;\nfn g() {\n")
+        );
+    }
+}
