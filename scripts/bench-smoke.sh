@@ -14,3 +14,5 @@ echo "-- bench latency"
 "$bin" bench latency --smoke --json
 echo "-- bench model"
 "$bin" bench model --smoke --json
+echo "-- bench context"
+"$bin" bench context --smoke --json
