@@ -185,10 +185,7 @@ fn a_five_megabyte_file_in_bounded_time() {
         prompt.preamble
     );
     assert!(prompt.prefix.ends_with("let mut total = 1 + "));
-    assert_eq!(
-        suggestion.map(|s| s.insert_text),
-        Some("2".to_string())
-    );
+    assert_eq!(suggestion.map(|s| s.insert_text), Some("2".to_string()));
     assert!(pipeline_ms < 5_000.0, "{pipeline_ms} ms");
     assert!(reparse_ms < 5_000.0, "{reparse_ms} ms");
 }

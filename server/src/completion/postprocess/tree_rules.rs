@@ -68,7 +68,7 @@ pub fn cut_at_enclosing_block_end(text: &str, snapshot: &SyntaxSnapshot) -> Stri
     }
     let with_closer = char_floor(text, block.end_byte() - cursor_byte);
     let closer = block
-        .child(block.child_count().saturating_sub(1) as u32)
+        .child(block.child_count().saturating_sub(1))
         .filter(|closer| {
             is_closer(*closer) && !closer.is_missing() && closer.start_byte() >= cursor_byte
         });
