@@ -378,7 +378,11 @@ async fn the_prompt_keeps_imports_and_the_enclosing_header_after_incremental_edi
     });
     let (mut client, _) = start(loader, json!({"debounceMs": 0})).await;
     let body = "    let v = 1;\n".repeat(300);
-    open(&mut client, &format!("use std::fmt;\nfn big() {{\n{body}    \n}}\n")).await;
+    open(
+        &mut client,
+        &format!("use std::fmt;\nfn big() {{\n{body}    \n}}\n"),
+    )
+    .await;
     // Two edits in one didChange: a comment with an emoji above the function (UTF-16 columns),
     // then text inside the body.
     client
@@ -393,7 +397,10 @@ async fn the_prompt_keeps_imports_and_the_enclosing_header_after_incremental_edi
     let answer = client
         .request("textDocument/inlineCompletion", completion_params(303, 4))
         .await;
-    assert_eq!(answer["result"]["items"][0]["insertText"], "let w = 2;", "{answer}");
+    assert_eq!(
+        answer["result"]["items"][0]["insertText"], "let w = 2;",
+        "{answer}"
+    );
     let requests = requests.lock().unwrap();
     let prefix = &requests[0].prefix;
     assert!(
@@ -401,5 +408,8 @@ async fn the_prompt_keeps_imports_and_the_enclosing_header_after_incremental_edi
         "{prefix:?}"
     );
     assert!(prefix.ends_with("    let v = 1;\n    "), "{prefix:?}");
-    assert!(!prefix.contains("😀"), "the comment line is neither import nor header: {prefix:?}");
+    assert!(
+        !prefix.contains("😀"),
+        "the comment line is neither import nor header: {prefix:?}"
+    );
 }
