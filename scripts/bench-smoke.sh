@@ -16,3 +16,5 @@ echo "-- feedback bench (recording cost and writer throughput)"
 "$bin" feedback bench --paced 50 --decisions 10 --flood 500 --dir "$tmp" --json
 echo "-- bench model"
 "$bin" bench model --smoke --json
+echo "-- bench context"
+"$bin" bench context --smoke --json

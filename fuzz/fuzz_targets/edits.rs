@@ -1,7 +1,8 @@
 //! Incremental edit application (`server/src/lsp/changes.rs` + `server/src/documents.rs`, the
 //! code `didChange` runs) against the reference model: after any sequence of changes — valid,
 //! out of range, inverted, mid-character — the Rope holds exactly the reference text, the same
-//! changes were skipped, and the Rope's internal invariants hold.
+//! changes were skipped, and the Rope's internal invariants hold; for the tree-sitter languages the
+//! syntax tree is edited and reparsed along the way (a panic there is a crash).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -37,7 +38,9 @@ fn encodings(selector: u8) -> (PositionEncoding, Unit) {
 
 fuzz_target!(|input: Input| {
     let (encoding, unit) = encodings(input.encoding);
-    let mut document = Document::new(&input.text, 1, "plaintext");
+    // The selector's upper part picks a language, so edits also drive the incremental reparse.
+    let language = ["plaintext", "rust", "python", "markdown"][usize::from(input.encoding / 3 % 4)];
+    let mut document = Document::new(&input.text, 1, language);
     let mut reference = input.text.clone();
     for batch in input.batches {
         let batch: Vec<Change> = batch

@@ -9,6 +9,10 @@ pub mod lsp;
 #[path = "../../server/src/documents.rs"]
 pub mod documents;
 
+/// Documents keep a tree-sitter tree, edited and reparsed incrementally with every change.
+#[path = "../../server/src/syntax/mod.rs"]
+pub mod syntax;
+
 /// The one pipeline type `to_proto.rs` converts (same fields as the server's).
 pub mod completion {
     /// See `server/src/completion/mod.rs`.

@@ -58,6 +58,8 @@ const KNOWN_KEYS: &[&str] = &[
     "n_automatic",
     "prefix_chars",
     "suffix_chars",
+    "prefix_percent",
+    "suffix_percent",
     "device",
     "model_path",
     "timings",
@@ -132,6 +134,13 @@ impl ServerConfig {
         }
         if let Some(chars) = reader.integer("suffix_chars", 0, 1_000_000) {
             completion.suffix_chars = chars as usize;
+        }
+        // The prompt's token split (issue 6): prefix and suffix percent, the rest extra context.
+        if let Some(percent) = reader.integer("prefix_percent", 1, 100) {
+            completion.prefix_percent = percent as usize;
+        }
+        if let Some(percent) = reader.integer("suffix_percent", 0, 99) {
+            completion.suffix_percent = percent as usize;
         }
         if let Some(device) = reader.string("device") {
             match device.parse::<DevicePreference>() {

@@ -13,6 +13,7 @@ pub mod feedback;
 pub mod logging;
 pub mod lsp;
 pub mod model;
+pub mod syntax;
 #[cfg(test)]
 mod test_model;
 pub mod text;

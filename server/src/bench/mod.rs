@@ -2,6 +2,7 @@
 //! engine's prefill/decode throughput. Both print a markdown table (or JSON with `--json`) on stdout,
 //! progress on stderr, and can write their JSON report to a file with `--out`.
 
+pub mod context;
 pub mod latency;
 pub mod load;
 pub mod lsp_client;
@@ -27,6 +28,8 @@ pub enum BenchCommand {
     Load(load::LoadArgs),
     /// Prefill and decode tokens/s of the engine (embedded model and a 135M-parameter shape).
     Model(model::ModelBenchArgs),
+    /// Time to build a completion context (trigger + prompt) on the repository's own files.
+    Context(context::ContextBenchArgs),
 }
 
 /// Output options shared by the benchmarks.
@@ -49,5 +52,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Latency(args) => latency::run(args),
         BenchCommand::Model(args) => model::run(args),
         BenchCommand::Load(args) => load::run(args),
+        BenchCommand::Context(args) => context::run(args),
     }
 }

@@ -19,11 +19,13 @@ use std::time::{Duration, Instant};
 use ropey::Rope;
 use serde::Serialize;
 
-use crate::context::{self, WindowSizes};
+use crate::context::{self, ContextBudget, Snippet};
+use crate::documents::Document;
 use crate::model::{
     CancelFlag, CompletionModel, FinishReason, GenerateRequest, GenerateTimings, ModelCallError,
     Sampling,
 };
+use crate::syntax::{self, Lang, SourceView};
 use postprocess::{PostprocessContext, postprocess};
 pub use trigger::{Shape, Trigger, TriggerDecision};
 
@@ -42,6 +44,11 @@ pub struct CompletionConfig {
     pub prefix_chars: usize,
     /// Suffix window in chars.
     pub suffix_chars: usize,
+    /// Percent of the prompt's token budget for the prefix window.
+    pub prefix_percent: usize,
+    /// Percent for the suffix window; the rest goes to extra context (imports, scope headers,
+    /// snippets) and, when that leaves some unused, back to the windows.
+    pub suffix_percent: usize,
     /// Wall-clock budget for one generation.
     pub time_budget_ms: Option<u64>,
     /// Seed for the sampled alternatives (the first item is always greedy).
@@ -57,6 +64,8 @@ impl Default for CompletionConfig {
             n_automatic: 1,
             prefix_chars: 3000,
             suffix_chars: 800,
+            prefix_percent: 35,
+            suffix_percent: 15,
             time_budget_ms: Some(5000),
             seed: 0,
         }
@@ -190,7 +199,8 @@ pub fn complete_text(
     )
 }
 
-/// Runs the pipeline on a document snapshot (what the LSP handler calls on the model thread).
+/// Runs the pipeline on a Rope with a fresh parse for `language_id` (the command line and the
+/// evaluation; the LSP handler has a tree already and calls [`complete_document`]).
 pub fn complete_rope(
     model: &mut dyn CompletionModel,
     rope: &Rope,
@@ -200,17 +210,59 @@ pub fn complete_rope(
     config: &CompletionConfig,
     cancel: &CancelFlag,
 ) -> Result<CompletionOutcome, CompletionError> {
+    let lang = Lang::from_language_id(language_id);
+    let tree =
+        lang.and_then(|lang| syntax::parse_rope(lang, rope, None, syntax::FIRST_PARSE_TIMEOUT));
+    let view = SourceView {
+        rope,
+        lang,
+        tree: tree.as_ref(),
+    };
+    complete_view(model, &view, cursor, trigger, config, Vec::new(), cancel)
+}
+
+/// Runs the pipeline on an open document (its incremental tree included) with extra snippets.
+pub fn complete_document(
+    model: &mut dyn CompletionModel,
+    document: &Document,
+    cursor: usize,
+    trigger: Trigger,
+    config: &CompletionConfig,
+    snippets: Vec<Snippet>,
+    cancel: &CancelFlag,
+) -> Result<CompletionOutcome, CompletionError> {
+    complete_view(
+        model,
+        &document.view(),
+        cursor,
+        trigger,
+        config,
+        snippets,
+        cancel,
+    )
+}
+
+/// The pipeline proper: trigger → context → generation → post-processing.
+pub fn complete_view(
+    model: &mut dyn CompletionModel,
+    view: &SourceView<'_>,
+    cursor: usize,
+    trigger: Trigger,
+    config: &CompletionConfig,
+    snippets: Vec<Snippet>,
+    cancel: &CancelFlag,
+) -> Result<CompletionOutcome, CompletionError> {
     let started = Instant::now();
+    let rope = view.rope;
     if cursor > rope.len_chars() {
         return Err(CompletionError::CursorOutOfRange {
             cursor,
             len: rope.len_chars(),
         });
     }
-    let _ = language_id; // The context engine will use it (comment syntax, prose mode).
     let mut outcome = CompletionOutcome {
         items: Vec::new(),
-        decision: trigger::decide(rope, cursor, trigger),
+        decision: trigger::decide_in(view, cursor, trigger),
         timings: StageTimings::default(),
         cancelled: false,
         prompt_tokens: 0,
@@ -223,32 +275,40 @@ pub fn complete_rope(
     };
 
     let context_started = Instant::now();
-    let mut prompt = context::build(
-        rope,
-        cursor,
-        WindowSizes {
-            prefix_chars: config.prefix_chars,
-            suffix_chars: config.suffix_chars,
-        },
-    );
     let context_length = model.info().context_length;
     let prompt_budget = context_length
         .saturating_sub(config.max_tokens + PROMPT_OVERHEAD_TOKENS)
         .max(16);
-    {
+    let prompt = {
         let model_ref: &dyn CompletionModel = &*model;
-        context::fit_to_token_budget(&mut prompt, prompt_budget, &|text| {
-            model_ref.count_tokens(text)
-        });
-    }
+        let count = |text: &str| model_ref.count_tokens(text);
+        let budget = ContextBudget {
+            total_tokens: prompt_budget,
+            prefix_percent: config.prefix_percent,
+            suffix_percent: config.suffix_percent,
+            prefix_chars: config.prefix_chars,
+            suffix_chars: config.suffix_chars,
+        };
+        let mut prompt = context::build_prompt(view, cursor, budget, &count, snippets);
+        // Safety net: lines counted one by one can add up to a little less than the whole.
+        let model_prefix = prompt.model_prefix();
+        let extra_tokens = count(&model_prefix[..model_prefix.len() - prompt.prefix.len()]);
+        context::fit_to_token_budget(
+            &mut prompt,
+            prompt_budget.saturating_sub(extra_tokens),
+            &count,
+        );
+        prompt
+    };
     outcome.timings.context_ms = ms_since(context_started);
 
     let stop = match shape {
         Shape::SingleLine => vec!["\n".to_string()],
         Shape::MultiLine => Vec::new(),
     };
+    let mode = prompt.mode;
     let mut request = GenerateRequest {
-        prefix: prompt.prefix,
+        prefix: prompt.model_prefix(),
         suffix: Some(prompt.suffix),
         max_tokens: config.max_tokens,
         sampling: Sampling::Greedy,
@@ -282,7 +342,10 @@ pub fn complete_rope(
         cancel.is_cancelled() || outcome.finish_reasons.contains(&FinishReason::Cancelled);
 
     let postprocess_started = Instant::now();
-    let context = PostprocessContext::new(rope, cursor, shape, config.max_lines);
+    let mut context =
+        PostprocessContext::new(rope, cursor, shape, config.max_lines).with_syntax(view, mode);
+    context.reject_parse_worse = trigger == Trigger::Automatic;
+    let mut parse_worse = Vec::new();
     for raw in &outcome.raw_completions {
         if let Some(suggestion) = postprocess(raw, &context)
             && !outcome
@@ -290,12 +353,20 @@ pub fn complete_rope(
                 .iter()
                 .any(|item| item.insert_text == suggestion.insert_text)
         {
+            parse_worse.push(suggestion.parse_worse);
             outcome.items.push(CompletionItem {
                 insert_text: suggestion.insert_text,
                 replace: cursor..cursor + suggestion.covers_after_chars,
             });
         }
     }
+    // Suggestions that keep the file parsing as well as before come first (stable otherwise).
+    let mut ranked: Vec<(bool, CompletionItem)> = parse_worse
+        .into_iter()
+        .zip(outcome.items.drain(..))
+        .collect();
+    ranked.sort_by_key(|(worse, _)| *worse);
+    outcome.items = ranked.into_iter().map(|(_, item)| item).collect();
     outcome.items.truncate(wanted);
     outcome.timings.postprocess_ms = ms_since(postprocess_started);
     outcome.timings.total_ms = ms_since(started);

@@ -1,10 +1,20 @@
 //! Post-processing: turns raw model text into a suggestion worth showing. Each rule is one small
-//! function, applied in the order listed in [`postprocess`].
+//! function, applied in the order listed in [`postprocess`]. Code and prose take different
+//! paths; the rules that need the syntax tree live in `postprocess/tree_rules.rs`, indentation
+//! in `postprocess/indent.rs`, prose stopping rules in `postprocess/prose.rs`.
+
+mod indent;
+mod prose;
+mod tree_rules;
 
 use ropey::Rope;
 
 use super::trigger::Shape;
+use crate::context::ContextMode;
+use crate::syntax::SourceView;
 use crate::text::{indent_width, line_ending, line_parts, lines_after};
+pub use indent::IndentStyle;
+pub use tree_rules::SyntaxSnapshot;
 
 /// What the rules need to know about the text around the cursor.
 #[derive(Clone, Debug)]
@@ -13,6 +23,8 @@ pub struct PostprocessContext {
     pub line_before: String,
     /// The cursor's line after the cursor.
     pub line_after: String,
+    /// The cursor, in chars.
+    pub cursor: usize,
     /// A few lines after the cursor's line.
     pub next_lines: Vec<String>,
     /// One line or a block.
@@ -21,6 +33,15 @@ pub struct PostprocessContext {
     pub max_lines: usize,
     /// The document's line ending.
     pub line_ending: &'static str,
+    /// Code or prose (prose skips the bracket and block rules).
+    pub mode: ContextMode,
+    /// The file's indentation style, when its lines show one.
+    pub indent: Option<IndentStyle>,
+    /// The document and its tree, for the tree rules (code only).
+    pub syntax: Option<SyntaxSnapshot>,
+    /// Drop a suggestion that makes the parse worse (automatic requests); otherwise it is only
+    /// flagged (an invoked request shows it after the clean ones: the user asked).
+    pub reject_parse_worse: bool,
 }
 
 impl PostprocessContext {
@@ -30,11 +51,42 @@ impl PostprocessContext {
         PostprocessContext {
             line_before,
             line_after,
+            cursor,
             next_lines: lines_after(rope, cursor, 4),
             shape,
             max_lines: max_lines.max(1),
             line_ending: line_ending(rope),
+            mode: ContextMode::Code,
+            indent: indent::detect(rope, rope.char_to_line(cursor.min(rope.len_chars()))),
+            syntax: None,
+            reject_parse_worse: true,
         }
+    }
+
+    /// Adds what the syntax knows: the mode and, for code with a tree, the tree rules.
+    pub fn with_syntax(mut self, view: &SourceView<'_>, mode: ContextMode) -> PostprocessContext {
+        self.mode = mode;
+        let code_tree = view
+            .lang
+            .filter(|lang| *lang != crate::syntax::Lang::Markdown);
+        if let (Some(lang), Some(tree), ContextMode::Code) = (code_tree, view.tree, mode) {
+            self.syntax = Some(SyntaxSnapshot {
+                lang,
+                rope: view.rope.clone(),
+                tree: tree.clone(),
+                cursor: self.cursor,
+            });
+        }
+        self
+    }
+
+    fn following_text(&self) -> String {
+        let mut following = self.line_after.clone();
+        for line in &self.next_lines {
+            following.push('\n');
+            following.push_str(line);
+        }
+        following
     }
 }
 
@@ -46,6 +98,8 @@ pub struct Suggestion {
     /// How many chars right of the cursor the item replaces (auto-closed brackets the suggestion
     /// already contains); the replaced range stays on the cursor's line.
     pub covers_after_chars: usize,
+    /// Inserting it adds ERROR/MISSING nodes to the document's tree.
+    pub parse_worse: bool,
 }
 
 /// Applies every rule; `None` when nothing worth showing is left (never an empty item).
@@ -59,8 +113,26 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
     );
     // Cutting to shape can leave a repetitive tail that the raw text's non-repeating end hid.
     let text = cut_repetitive_tail(&text);
+    if context.mode.is_prose() {
+        return postprocess_prose(&text, context);
+    }
+    let base_indent: String = context
+        .line_before
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    let text = match context.indent {
+        Some(style) => indent::normalize_indentation(&text, style, &base_indent),
+        None => text,
+    };
     let text = cut_before_repeated_suffix_line(&text, context);
     let text = cut_at_block_end(&text, context);
+    let text = match &context.syntax {
+        Some(snapshot) if context.shape == Shape::MultiLine => {
+            tree_rules::cut_at_enclosing_block_end(&text, snapshot)
+        }
+        _ => text,
+    };
     let text = trim_trailing_whitespace(&text);
     if repeats_text_after_cursor(&text, context) {
         return None;
@@ -70,9 +142,36 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
     if text.trim().is_empty() {
         return None;
     }
+    let parse_worse = context
+        .syntax
+        .as_ref()
+        .is_some_and(|snapshot| tree_rules::makes_parse_worse(&text, covers_after_chars, snapshot));
+    if parse_worse && context.reject_parse_worse {
+        return None;
+    }
     Some(Suggestion {
         insert_text: with_line_ending(&text, context.line_ending),
         covers_after_chars,
+        parse_worse,
+    })
+}
+
+/// Prose: a sentence on a line, a paragraph in a block; no bracket or block rules.
+fn postprocess_prose(text: &str, context: &PostprocessContext) -> Option<Suggestion> {
+    let text = match context.shape {
+        Shape::SingleLine => prose::cut_at_sentence_end(text),
+        Shape::MultiLine => prose::cut_at_paragraph_end(text),
+    };
+    let text = prose::cut_before_existing_closer(&text, &context.following_text());
+    let text = trim_trailing_whitespace(&text);
+    if text.trim().is_empty() || repeats_text_after_cursor(&text, context) {
+        return None;
+    }
+    let covers_after_chars = covered_chars_after_cursor(&text, context);
+    Some(Suggestion {
+        insert_text: with_line_ending(&text, context.line_ending),
+        covers_after_chars,
+        parse_worse: false,
     })
 }
 
@@ -203,11 +302,7 @@ fn repeats_text_after_cursor(text: &str, context: &PostprocessContext) -> bool {
     if !after.is_empty() && after.starts_with(typed) {
         return true;
     }
-    let mut following = context.line_after.clone();
-    for line in &context.next_lines {
-        following.push('\n');
-        following.push_str(line);
-    }
+    let following = context.following_text();
     let following: String = following.split_whitespace().collect::<Vec<_>>().join(" ");
     let typed_words: String = typed.split_whitespace().collect::<Vec<_>>().join(" ");
     // Whole words only: typing `a` before a line starting `abc` is not a repeat.

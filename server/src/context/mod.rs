@@ -1,19 +1,20 @@
 //! Prompt context: the text the model sees around the cursor.
 //!
-//! For now this is a pair of plain windows (whole lines of prefix before the cursor, whole lines
-//! of suffix after it) trimmed to the model's token budget. The context engine (tree-sitter,
-//! cross-file snippets) replaces [`build`] behind the same [`PromptContext`] type.
+//! [`build_prompt`] (in `prompt.rs`) assembles the prompt under a token budget: prefix and
+//! suffix windows of whole lines, the imports and enclosing scope headers that lie above the
+//! window (`outline.rs`), and extra snippets from other files rendered as comments. The older
+//! char-window builder [`build`] and the final safety trim [`fit_to_token_budget`] stay here.
+
+#[cfg(test)]
+mod golden_tests;
+mod outline;
+mod prompt;
 
 use ropey::Rope;
 
-/// What goes into the prompt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PromptContext {
-    /// Text before the cursor, starting at a line start unless one line exceeds the budget.
-    pub prefix: String,
-    /// Text after the cursor, ending at a line end unless one line exceeds the budget.
-    pub suffix: String,
-}
+pub use prompt::{
+    ContextBudget, ContextMode, PromptContext, Snippet, build_prompt, render_snippet,
+};
 
 /// Window sizes in chars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,14 +49,16 @@ pub fn build(rope: &Rope, cursor: usize, sizes: WindowSizes) -> PromptContext {
         suffix_end = rope.line_to_char(line).max(cursor_line_end);
     }
 
-    PromptContext {
-        prefix: rope.slice(prefix_start..cursor).to_string(),
-        suffix: rope.slice(cursor..suffix_end).to_string(),
-    }
+    PromptContext::windows(
+        rope.slice(prefix_start..cursor).to_string(),
+        rope.slice(cursor..suffix_end).to_string(),
+    )
 }
 
 /// Shrinks the context until `count_tokens(prefix) + count_tokens(suffix) <= max_tokens`,
 /// dropping whole lines from the far ends (the top of the prefix, the bottom of the suffix).
+/// [`build_prompt`] already fits its budget; this is the safety net for counting differences
+/// (tokens of lines counted apart can differ a little from the joined text).
 pub fn fit_to_token_budget(
     context: &mut PromptContext,
     max_tokens: usize,
@@ -160,10 +163,8 @@ mod tests {
 
     #[test]
     fn token_budget_drops_far_lines_first() {
-        let mut context = PromptContext {
-            prefix: "a\nb\nc\nd\ne\nf\ng\nh\n".to_string(),
-            suffix: "x\ny\n".to_string(),
-        };
+        let mut context =
+            PromptContext::windows("a\nb\nc\nd\ne\nf\ng\nh\n".into(), "x\ny\n".into());
         let count = |text: &str| text.chars().filter(|c| !c.is_whitespace()).count();
         fit_to_token_budget(&mut context, 6, &count);
         assert!(count(&context.prefix) + count(&context.suffix) <= 6);

@@ -11,7 +11,8 @@ use super::from_proto::{self, PositionError};
 use crate::documents::{Document, TextEdit};
 
 /// Applies `changes` in order. A change whose range the document cannot hold is skipped (the
-/// others still apply); the skipped changes' indices and errors are returned for the log.
+/// others still apply); the skipped changes' indices and errors are returned for the log. The
+/// syntax tree is edited with each change and reparsed once at the end.
 pub fn apply(
     document: &mut Document,
     changes: Vec<TextDocumentContentChangeEvent>,
@@ -29,10 +30,12 @@ pub fn apply(
                 }
             },
         };
-        document.apply(&TextEdit {
+        document.edit(&TextEdit {
             range,
             text: change.text,
         });
     }
+    // One (incremental) reparse for the whole batch of changes.
+    document.reparse();
     skipped
 }

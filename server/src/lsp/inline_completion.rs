@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use ropey::Rope;
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::{
@@ -21,7 +20,7 @@ use crate::completion::debounce::debounce;
 use crate::completion::inflight::Ticket;
 use crate::completion::suggestions::SuggestionRecord;
 use crate::completion::{
-    CompletionItem, StageTimings, Trigger, TriggerDecision, complete_rope, ms_since, trigger,
+    CompletionItem, StageTimings, Trigger, TriggerDecision, complete_document, ms_since, trigger,
 };
 use crate::config::ServerConfig;
 use crate::documents::Document;
@@ -201,7 +200,9 @@ impl Backend {
                 "ghostline is disabled in the settings",
             ));
         }
-        if let TriggerDecision::Skip { reason } = trigger::decide(&document.rope, cursor, trigger) {
+        if let TriggerDecision::Skip { reason } =
+            trigger::decide_in(&document.view(), cursor, trigger)
+        {
             return Ok(Answer::empty("skipped", reason));
         }
 
@@ -253,8 +254,7 @@ impl Backend {
 
         shared.stats().model_calls += 1;
         let queued = Instant::now();
-        let rope: Rope = document.rope.clone();
-        let language_id = document.language_id.clone();
+        let document = document.clone();
         let completion_config = config.completion.clone();
         let cancel = ticket.cancel.clone();
         let job = shared.worker.run(move |model| {
@@ -262,13 +262,14 @@ impl Backend {
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms));
             }
-            complete_rope(
+            // The extra-snippets slot (cross-file context) is filled by the snippet/index code.
+            complete_document(
                 model,
-                &rope,
+                &document,
                 cursor,
-                &language_id,
                 trigger,
                 &completion_config,
+                Vec::new(),
                 &cancel,
             )
             .map(|outcome| (Some(outcome), queue_ms))

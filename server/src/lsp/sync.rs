@@ -110,7 +110,7 @@ fn did_open(shared: &Shared, params: Option<&Value>) {
     let item = params.text_document;
     let uri = item.uri.as_str().to_string();
     shared.in_flight.cancel_for_edit(&uri);
-    let document = Document::new(&item.text, item.version, &item.language_id);
+    let document = Document::open(&uri, &item.text, item.version, &item.language_id);
     tracing::debug!(%uri, version = item.version, chars = document.rope.len_chars(), "didOpen");
     shared.documents.lock().insert(uri, document);
 }

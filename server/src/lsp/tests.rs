@@ -364,3 +364,53 @@ async fn cancel_request_stops_the_generation_and_frees_the_model_thread() {
         started.elapsed()
     );
 }
+
+/// Issue 6: edits arrive through didChange (UTF-16 ranges, non-ASCII), the document's tree is
+/// updated incrementally, and the prompt keeps the imports and the enclosing function's header
+/// when they lie above the prefix window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_keeps_imports_and_the_enclosing_header_after_incremental_edits() {
+    let requests: Arc<Mutex<Vec<crate::model::GenerateRequest>>> = Arc::default();
+    let seen = requests.clone();
+    let loader = scripted_loader(move || {
+        let mut model = ScriptedModel::new(&["let w = 2;"]);
+        model.requests = seen.clone();
+        model
+    });
+    let (mut client, _) = start(loader, json!({"debounceMs": 0})).await;
+    let body = "    let v = 1;\n".repeat(300);
+    open(
+        &mut client,
+        &format!("use std::fmt;\nfn big() {{\n{body}    \n}}\n"),
+    )
+    .await;
+    // Two edits in one didChange: a comment with an emoji above the function (UTF-16 columns),
+    // then text inside the body.
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": 2},
+                   "contentChanges": [
+                       {"range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}}, "text": "// 😀 big\n"},
+                       {"range": {"start": {"line": 2, "character": 10}, "end": {"line": 2, "character": 10}}, "text": " // é"}]}),
+        )
+        .await;
+    let answer = client
+        .request("textDocument/inlineCompletion", completion_params(303, 4))
+        .await;
+    assert_eq!(
+        answer["result"]["items"][0]["insertText"], "let w = 2;",
+        "{answer}"
+    );
+    let requests = requests.lock().unwrap();
+    let prefix = &requests[0].prefix;
+    assert!(
+        prefix.starts_with("use std::fmt;\nfn big() { // é\n    let v = 1;\n"),
+        "{prefix:?}"
+    );
+    assert!(prefix.ends_with("    let v = 1;\n    "), "{prefix:?}");
+    assert!(
+        !prefix.contains("😀"),
+        "the comment line is neither import nor header: {prefix:?}"
+    );
+}

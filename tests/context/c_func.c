@@ -1,0 +1,4 @@
+#include <stdio.h>
+
+int max(int a, int b) {$0
+}

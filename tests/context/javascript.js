@@ -1,0 +1,4 @@
+import { readFile } from "fs/promises";
+
+export async function loadJson(path) {$0
+}
