@@ -61,6 +61,14 @@ pub enum ModelError {
         /// The dtype found, as safetensors names it.
         found: String,
     },
+    /// A GGUF file is corrupt, truncated or describes something unsupported.
+    #[error("{path}: {source}")]
+    Gguf {
+        /// The GGUF file.
+        path: PathBuf,
+        /// What is wrong.
+        source: crate::gguf::GgufError,
+    },
     /// `tokenizer.json` could not be loaded or lacks something the model needs.
     #[error("{path}: tokenizer error: {message}")]
     Tokenizer {

@@ -21,6 +21,7 @@ pub mod config;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod gguf;
 pub mod import;
 pub mod layers;
 pub mod llama;
