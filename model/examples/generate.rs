@@ -14,6 +14,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let mut engine = Engine::load(Path::new(path), &LoadOptions::default())?;
     println!("loaded in {:.2}s: {:?}", started.elapsed().as_secs_f64(), engine.info());
+    if let Some(ids) = prompt.strip_prefix("ids:") {
+        // ids:1,2,3 → top-5 logits at every position (compare with llama.cpp by hand).
+        let ids: Vec<u32> = ids.split(',').map(|s| s.parse()).collect::<Result<_, _>>()?;
+        for rounding in [false, true] {
+            engine.set_llama_cpp_rounding(rounding);
+            let mut cache = ghostline_model::KvCache::new(engine.config(), 1, ids.len() + 1, engine.device());
+            let logits = engine.model().forward_cached_all(
+                ghostline_model::Llama::tokens_tensor(&ids, engine.device()),
+                &ids,
+                &mut cache,
+            )?;
+            let flat = logits.into_data_as::<f32>().to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+            for (pos, row) in flat.chunks(engine.config().vocab_size).enumerate() {
+                let mut order: Vec<usize> = (0..row.len()).collect();
+                order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+                let top: Vec<(usize, f32)> = order[..5].iter().map(|&i| (i, row[i])).collect();
+                println!("rounding={rounding} {pos} {top:?}");
+            }
+        }
+        return Ok(());
+    }
     println!("prompt ids: {:?}", engine.prompt_ids(&prompt, None));
     let request = GenerateRequest {
         prefix: prompt,

@@ -315,6 +315,14 @@ impl Engine {
         &self.device
     }
 
+    /// Reproduces llama.cpp's activation roundings (diagnostic; see `Llama::set_llama_cpp_rounding`).
+    /// Clears the cache, whose keys/values were computed the other way.
+    pub fn set_llama_cpp_rounding(&mut self, on: bool) {
+        self.model.set_llama_cpp_rounding(on);
+        self.cache.reset();
+        self.batch_cache = None;
+    }
+
     /// Chooses PSM (default) or SPM FIM prompts.
     pub fn set_fim_mode(&mut self, mode: FimMode) {
         self.fim_mode = mode;

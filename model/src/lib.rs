@@ -26,6 +26,7 @@ pub mod import;
 pub mod layers;
 pub mod llama;
 pub mod rng;
+mod rounding;
 pub mod sampling;
 mod stream;
 pub mod tokenizer;

@@ -38,6 +38,8 @@ pub struct Llama {
     /// [`Llama::prepare_for_inference`]); multiplying by a transposed view copies the whole
     /// embedding on every call on flex (~0.2 s per token for a 49k vocabulary).
     tied_head: Option<Tensor<2>>,
+    /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
+    llama_cpp_rounding: bool,
 }
 
 impl LlamaConfig {
@@ -123,6 +125,7 @@ impl Llama {
             lm_head,
             rope,
             tied_head: None,
+            llama_cpp_rounding: false,
         })
     }
 
@@ -222,6 +225,11 @@ impl Llama {
 
     /// Output head: `[batch, seq, d_model]` → `[batch, seq, vocab]`.
     fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let hidden = if self.llama_cpp_rounding {
+            crate::rounding::q8_blocks(hidden)
+        } else {
+            hidden
+        };
         match (&self.lm_head, &self.tied_head) {
             (Some(head), _) => linear(hidden, head.val(), None),
             // The cached copy carries no gradient, so training always multiplies by the parameter.
@@ -248,6 +256,17 @@ impl Llama {
             TensorData::new(values, [d_model, vocab]),
             &device,
         ));
+    }
+
+    /// Turns llama.cpp's activation roundings on or off (8-bit blocks before every weight
+    /// matmul, f16 keys/values/queries/probabilities in attention). A diagnostic mode for
+    /// comparing with llama.cpp (see [`crate::rounding`]); off by default and in the product.
+    pub fn set_llama_cpp_rounding(&mut self, on: bool) {
+        self.llama_cpp_rounding = on;
+        for layer in &mut self.layers {
+            layer.attention.llama_cpp_rounding = on;
+            layer.mlp.llama_cpp_rounding = on;
+        }
     }
 
     /// The token embedding matrix `[vocab, d_model]` (also the head when tied).
