@@ -8,24 +8,40 @@ use ghostline_model::{CancelFlag, Engine, GenerateRequest, LoadOptions, Sampling
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.first().ok_or("usage: generate PATH PROMPT [MAX_TOKENS]")?;
-    let prompt = args.get(1).cloned().unwrap_or_else(|| "def fibonacci(n):".into());
+    let path = args
+        .first()
+        .ok_or("usage: generate PATH PROMPT [MAX_TOKENS]")?;
+    let prompt = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "def fibonacci(n):".into());
     let max_tokens: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(32);
     let started = std::time::Instant::now();
     let mut engine = Engine::load(Path::new(path), &LoadOptions::default())?;
-    println!("loaded in {:.2}s: {:?}", started.elapsed().as_secs_f64(), engine.info());
+    println!(
+        "loaded in {:.2}s: {:?}",
+        started.elapsed().as_secs_f64(),
+        engine.info()
+    );
     if let Some(ids) = prompt.strip_prefix("ids:") {
         // ids:1,2,3 → top-5 logits at every position (compare with llama.cpp by hand).
-        let ids: Vec<u32> = ids.split(',').map(|s| s.parse()).collect::<Result<_, _>>()?;
+        let ids: Vec<u32> = ids
+            .split(',')
+            .map(|s| s.parse())
+            .collect::<Result<_, _>>()?;
         for rounding in [false, true] {
             engine.set_llama_cpp_rounding(rounding);
-            let mut cache = ghostline_model::KvCache::new(engine.config(), 1, ids.len() + 1, engine.device());
+            let mut cache =
+                ghostline_model::KvCache::new(engine.config(), 1, ids.len() + 1, engine.device());
             let logits = engine.model().forward_cached_all(
                 ghostline_model::Llama::tokens_tensor(&ids, engine.device()),
                 &ids,
                 &mut cache,
             )?;
-            let flat = logits.into_data_as::<f32>().to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+            let flat = logits
+                .into_data_as::<f32>()
+                .to_vec::<f32>()
+                .map_err(|e| format!("{e:?}"))?;
             for (pos, row) in flat.chunks(engine.config().vocab_size).enumerate() {
                 let mut order: Vec<usize> = (0..row.len()).collect();
                 order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));

@@ -30,7 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         timing.decode_tokens_per_s
     );
     let mut per_layer = [0.0f64; 2];
-    for (k, n) in [(576, 960), (576, 576), (576, 3072), (1536, 576), (576, 49152)] {
+    for (k, n) in [
+        (576, 960),
+        (576, 576),
+        (576, 3072),
+        (1536, 576),
+        (576, 49152),
+    ] {
         let copies = if n > 10_000 { 1 } else { 30 };
         let weights: Vec<Tensor<2>> = (0..copies)
             .map(|_| Tensor::<2>::random([k, n], Distribution::Default, &device))

@@ -396,10 +396,11 @@ impl Attention {
         let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale);
         let mask = causal_mask(seq, start, &scores.device());
         let probabilities = f16_round(softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3));
-        probabilities
-            .matmul(value)
-            .swap_dims(1, 2)
-            .reshape([batch, seq, self.n_heads * self.head_dim])
+        probabilities.matmul(value).swap_dims(1, 2).reshape([
+            batch,
+            seq,
+            self.n_heads * self.head_dim,
+        ])
     }
 
     /// `[batch, n_kv_heads, seq, head_dim]` → `[batch, n_heads, seq, head_dim]`, each kv head
@@ -475,7 +476,11 @@ impl Mlp {
     /// # Shapes
     /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = if self.llama_cpp_rounding { q8_blocks(x) } else { x };
+        let x = if self.llama_cpp_rounding {
+            q8_blocks(x)
+        } else {
+            x
+        };
         let gate_up = linear(x, self.gate_up.val(), None); // [batch, seq, 2 * d_hidden]
         let gate = gate_up.clone().narrow(2, 0, self.d_hidden);
         let up = gate_up.narrow(2, self.d_hidden, self.d_hidden);

@@ -18,6 +18,7 @@
 pub mod bench;
 pub mod cache;
 pub mod config;
+pub mod describe;
 pub mod device;
 pub mod engine;
 pub mod error;
@@ -34,6 +35,7 @@ pub mod weights;
 
 pub use cache::KvCache;
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
+pub use describe::{ModelDescription, describe};
 pub use device::{DevicePreference, SelectedDevice, select_device};
 pub use engine::{
     CancelFlag, Completion, Engine, FinishReason, ForwardTiming, GenerateOutput, GenerateRequest,

@@ -177,6 +177,18 @@ impl TextTokenizer {
         self.inner.get_vocab_size(true)
     }
 
+    /// The FIM sentinels' names, when the vocabulary has them (e.g. `<fim_prefix>`).
+    pub fn fim_names(&self) -> Option<[&'static str; 3]> {
+        FIM_SPELLINGS
+            .iter()
+            .find(|names| {
+                names
+                    .iter()
+                    .all(|name| self.inner.token_to_id(name).is_some())
+            })
+            .copied()
+    }
+
     /// Id of a token by its exact name.
     pub fn token_id(&self, name: &str) -> Option<u32> {
         self.inner.token_to_id(name)

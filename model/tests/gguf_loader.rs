@@ -144,13 +144,31 @@ fn llama_metadata(config: &LlamaConfig) -> Vec<(String, Meta)> {
         ("general.architecture".into(), Meta::Str("llama".into())),
         ("general.name".into(), Meta::Str("tiny-test".into())),
         ("llama.block_count".into(), u(config.num_hidden_layers)),
-        ("llama.context_length".into(), u(config.max_position_embeddings)),
+        (
+            "llama.context_length".into(),
+            u(config.max_position_embeddings),
+        ),
         ("llama.embedding_length".into(), u(config.hidden_size)),
-        ("llama.feed_forward_length".into(), u(config.intermediate_size)),
-        ("llama.attention.head_count".into(), u(config.num_attention_heads)),
-        ("llama.attention.head_count_kv".into(), u(config.n_kv_heads())),
-        ("llama.rope.freq_base".into(), Meta::F32(config.rope_theta as f32)),
-        ("llama.attention.layer_norm_rms_epsilon".into(), Meta::F32(config.rms_norm_eps as f32)),
+        (
+            "llama.feed_forward_length".into(),
+            u(config.intermediate_size),
+        ),
+        (
+            "llama.attention.head_count".into(),
+            u(config.num_attention_heads),
+        ),
+        (
+            "llama.attention.head_count_kv".into(),
+            u(config.n_kv_heads()),
+        ),
+        (
+            "llama.rope.freq_base".into(),
+            Meta::F32(config.rope_theta as f32),
+        ),
+        (
+            "llama.attention.layer_norm_rms_epsilon".into(),
+            Meta::F32(config.rms_norm_eps as f32),
+        ),
         ("llama.vocab_size".into(), u(config.vocab_size)),
         ("tokenizer.ggml.model".into(), Meta::Str("gpt2".into())),
         ("tokenizer.ggml.pre".into(), Meta::Str("gpt2".into())),
@@ -222,11 +240,17 @@ fn tiny() -> (LlamaConfig, Llama) {
 fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
     let dir = scratch_dir("gguf-roundtrip");
     let (config, model) = tiny();
-    let bytes = gguf_bytes(&llama_metadata(&config), &llama_tensors(&config, &model, F32));
+    let bytes = gguf_bytes(
+        &llama_metadata(&config),
+        &llama_tensors(&config, &model, F32),
+    );
     let path = write(&dir, "tiny.gguf", &bytes);
     let engine = Engine::load(&path, &LoadOptions::default()).expect("load");
     assert_eq!(engine.info().name, "tiny-test");
-    assert!(engine.info().fim, "FIM sentinels found among the GGUF control tokens");
+    assert!(
+        engine.info().fim,
+        "FIM sentinels found among the GGUF control tokens"
+    );
     assert!(engine.config().tie_word_embeddings);
     let reference = Engine::from_parts(
         "ref".into(),
@@ -240,7 +264,10 @@ fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
     let ids = reference.tokenizer().encode(text);
     assert_eq!(engine.tokenizer().encode(text), ids);
     assert_eq!(engine.tokenizer().decode(&ids), text);
-    assert!(engine.tokenizer().is_stop(256), "EOS from the metadata stops generation");
+    assert!(
+        engine.tokenizer().is_stop(256),
+        "EOS from the metadata stops generation"
+    );
     let difference = max_abs_diff(&logits(&engine, &ids), &logits(&reference, &ids));
     assert!(difference < 1e-4, "logits differ by {difference}");
 
@@ -253,7 +280,10 @@ fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
         let path = write(&dir, "tiny-q.gguf", &bytes);
         let engine = Engine::load(&path, &LoadOptions::default()).expect("load");
         let difference = max_abs_diff(&logits(&engine, &ids), &logits(&reference, &ids));
-        assert!(difference < tolerance, "type {kind}: logits differ by {difference}");
+        assert!(
+            difference < tolerance,
+            "type {kind}: logits differ by {difference}"
+        );
     }
 }
 
@@ -264,7 +294,10 @@ fn load_error(bytes: &[u8], name: &str) -> String {
         Ok(_) => panic!("{name}: loaded a broken file"),
         Err(error @ ModelError::Gguf { .. }) => {
             let message = error.to_string();
-            assert!(message.contains("bad.gguf"), "{name}: message names the file: {message}");
+            assert!(
+                message.contains("bad.gguf"),
+                "{name}: message names the file: {message}"
+            );
             message
         }
         Err(other) => panic!("{name}: expected a GGUF error, got {other}"),
@@ -274,9 +307,22 @@ fn load_error(bytes: &[u8], name: &str) -> String {
 #[test]
 fn truncated_files_are_clear_errors_at_every_cut() {
     let (config, model) = tiny();
-    let bytes = gguf_bytes(&llama_metadata(&config), &llama_tensors(&config, &model, F32));
+    let bytes = gguf_bytes(
+        &llama_metadata(&config),
+        &llama_tensors(&config, &model, F32),
+    );
     // Cuts inside the header, the metadata, the tensor infos and the data.
-    let cuts = [4, 10, 23, 40, 300, 2_000, 6_000, bytes.len() / 2, bytes.len() - 1];
+    let cuts = [
+        4,
+        10,
+        23,
+        40,
+        300,
+        2_000,
+        6_000,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ];
     for cut in cuts {
         let message = load_error(&bytes[..cut], &format!("cut-{cut}"));
         assert!(
@@ -310,7 +356,10 @@ fn corrupt_files_name_what_is_wrong() {
     let mut q4k = tensors.clone();
     q4k[1].2 = 12;
     let message = load_error(&gguf_bytes(&metadata, &q4k), "type");
-    assert!(message.contains("Q4_K") && message.contains(&q4k[1].0), "{message}");
+    assert!(
+        message.contains("Q4_K") && message.contains(&q4k[1].0),
+        "{message}"
+    );
 
     let missing: Vec<RawTensor> = tensors
         .iter()
@@ -318,13 +367,22 @@ fn corrupt_files_name_what_is_wrong() {
         .cloned()
         .collect();
     let message = load_error(&gguf_bytes(&metadata, &missing), "missing");
-    assert!(message.contains("missing tensor `blk.1.ffn_up.weight`"), "{message}");
+    assert!(
+        message.contains("missing tensor `blk.1.ffn_up.weight`"),
+        "{message}"
+    );
 
     let mut reshaped = tensors.clone();
-    let index = reshaped.iter().position(|t| t.0 == "blk.0.attn_v.weight").unwrap();
+    let index = reshaped
+        .iter()
+        .position(|t| t.0 == "blk.0.attn_v.weight")
+        .unwrap();
     reshaped[index].1.reverse();
     let message = load_error(&gguf_bytes(&metadata, &reshaped), "shape");
-    assert!(message.contains("blk.0.attn_v.weight") && message.contains("expected"), "{message}");
+    assert!(
+        message.contains("blk.0.attn_v.weight") && message.contains("expected"),
+        "{message}"
+    );
 
     let mut gpt = metadata
         .into_iter()

@@ -46,10 +46,37 @@ impl GgmlType {
     /// ggml's name for a type number, for error messages (also for types we do not read).
     pub fn name_of_tag(tag: u32) -> String {
         const NAMES: [&str; 31] = [
-            "F32", "F16", "Q4_0", "Q4_1", "Q4_2 (removed)", "Q4_3 (removed)", "Q5_0", "Q5_1",
-            "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS",
-            "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64",
-            "F64", "IQ1_M", "BF16",
+            "F32",
+            "F16",
+            "Q4_0",
+            "Q4_1",
+            "Q4_2 (removed)",
+            "Q4_3 (removed)",
+            "Q5_0",
+            "Q5_1",
+            "Q8_0",
+            "Q8_1",
+            "Q2_K",
+            "Q3_K",
+            "Q4_K",
+            "Q5_K",
+            "Q6_K",
+            "Q8_K",
+            "IQ2_XXS",
+            "IQ2_XS",
+            "IQ3_XXS",
+            "IQ1_S",
+            "IQ4_NL",
+            "IQ3_S",
+            "IQ2_S",
+            "IQ4_XS",
+            "I8",
+            "I16",
+            "I32",
+            "I64",
+            "F64",
+            "IQ1_M",
+            "BF16",
         ];
         NAMES
             .get(tag as usize)
@@ -201,13 +228,25 @@ mod tests {
 
     #[test]
     fn float_types_decode() {
-        let f32s: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(dequantize(GgmlType::F32, &f32s, 2).unwrap(), vec![1.5, -2.0]);
+        let f32s: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(
+            dequantize(GgmlType::F32, &f32s, 2).unwrap(),
+            vec![1.5, -2.0]
+        );
         let f16s: Vec<u8> = [h(0.5), h(-3.0)].concat();
-        assert_eq!(dequantize(GgmlType::F16, &f16s, 2).unwrap(), vec![0.5, -3.0]);
+        assert_eq!(
+            dequantize(GgmlType::F16, &f16s, 2).unwrap(),
+            vec![0.5, -3.0]
+        );
         // bf16 is the top half of an f32: 1.0 = 0x3F80, -2.5 = 0xC020.
         let bf16s = [0x80, 0x3F, 0x20, 0xC0];
-        assert_eq!(dequantize(GgmlType::BF16, &bf16s, 2).unwrap(), vec![1.0, -2.5]);
+        assert_eq!(
+            dequantize(GgmlType::BF16, &bf16s, 2).unwrap(),
+            vec![1.0, -2.5]
+        );
     }
 
     #[test]

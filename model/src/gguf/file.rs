@@ -109,7 +109,10 @@ impl MetaValue {
             MetaValue::Bool(v) => v.to_string(),
             MetaValue::F32(v) => v.to_string(),
             MetaValue::F64(v) => v.to_string(),
-            other => other.as_u64().map(|v| v.to_string()).unwrap_or_else(|| format!("{other:?}")),
+            other => other
+                .as_u64()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| format!("{other:?}")),
         }
     }
 }
@@ -211,7 +214,14 @@ impl<'a> GgufFile<'a> {
 
         let mut tensors = Vec::with_capacity(raw.len());
         for (name, dims, tag, offset) in raw {
-            tensors.push(check_tensor(name, dims, tag, offset, alignment, data.len())?);
+            tensors.push(check_tensor(
+                name,
+                dims,
+                tag,
+                offset,
+                alignment,
+                data.len(),
+            )?);
         }
         Ok(GgufFile {
             version,
@@ -320,7 +330,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], GgufError> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len());
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
         match end {
             Some(end) => {
                 let slice = &self.bytes[self.pos..end];

@@ -46,24 +46,30 @@ pub fn load_gguf(path: &Path, device: &Device) -> Result<GgufModel, ModelError> 
 }
 
 /// Loads a GGUF image from bytes; `path` labels errors.
-pub fn load_gguf_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<GgufModel, ModelError> {
-    let wrap = |source: GgufError| ModelError::Gguf {
+pub fn load_gguf_bytes(
+    bytes: &[u8],
+    path: &Path,
+    device: &Device,
+) -> Result<GgufModel, ModelError> {
+    let wrap = |error: GgufError| ModelError::Gguf {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file = GgufFile::parse(bytes).map_err(wrap)?;
     let config = config_from_gguf(&file).map_err(wrap)?;
     let (inner, info) = build_tokenizer(&file).map_err(wrap)?;
     let tokenizer = gguf_text_tokenizer(inner, &info, path)?;
-    let model = load_weights(&file, &config).map_err(wrap).and_then(|mut fetch_all| {
-        let mut fetch = |slot: Slot| -> Result<Vec<f32>, ModelError> {
-            fetch_all.remove(&slot).ok_or_else(|| ModelError::Config {
-                path: path.to_path_buf(),
-                message: format!("internal: tensor for {slot:?} read twice or never"),
-            })
-        };
-        Llama::from_fetch(&config, &mut fetch, device)
-    })?;
+    let model = load_weights(&file, &config)
+        .map_err(wrap)
+        .and_then(|mut fetch_all| {
+            let mut fetch = |slot: Slot| -> Result<Vec<f32>, ModelError> {
+                fetch_all.remove(&slot).ok_or_else(|| ModelError::Config {
+                    path: path.to_path_buf(),
+                    message: format!("internal: tensor for {slot:?} read twice or never"),
+                })
+            };
+            Llama::from_fetch(&config, &mut fetch, device)
+        })?;
     let name = file
         .get("general.name")
         .and_then(MetaValue::as_str)
@@ -218,11 +224,16 @@ fn load_weights(
 ) -> Result<HashMap<Slot, Vec<f32>>, GgufError> {
     let permuted = config.model_type == "llama";
     let specs = hf_tensor_specs(config);
-    let known: std::collections::HashSet<String> =
-        specs.iter().map(|spec| gguf_tensor_name(spec.slot)).collect();
+    let known: std::collections::HashSet<String> = specs
+        .iter()
+        .map(|spec| gguf_tensor_name(spec.slot))
+        .collect();
     for tensor in &file.tensors {
         if !known.contains(&tensor.name) {
-            tracing::warn!(tensor = tensor.name, "ignoring GGUF tensor the model does not use");
+            tracing::warn!(
+                tensor = tensor.name,
+                "ignoring GGUF tensor the model does not use"
+            );
         }
     }
     let mut out = HashMap::with_capacity(specs.len());
@@ -249,12 +260,10 @@ fn load_weights(
 fn read_tensor(file: &GgufFile, spec: &TensorSpec) -> Result<Vec<f32>, GgufError> {
     let name = gguf_tensor_name(spec.slot);
     let expected: Vec<usize> = spec.shape.iter().rev().copied().collect();
-    let info = file
-        .tensor(&name)
-        .ok_or_else(|| GgufError::MissingTensor {
-            name: name.clone(),
-            expected: expected.clone(),
-        })?;
+    let info = file.tensor(&name).ok_or_else(|| GgufError::MissingTensor {
+        name: name.clone(),
+        expected: expected.clone(),
+    })?;
     if info.dims != expected {
         return Err(GgufError::ShapeMismatch {
             name,

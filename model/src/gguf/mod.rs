@@ -46,7 +46,9 @@ pub enum GgufError {
     #[error("GGUF version {0} is unsupported (2 and 3 are)")]
     UnsupportedVersion(u32),
     /// The file ends inside a structure.
-    #[error("truncated file: {what} needs {needed} bytes at offset {offset}, but the file has {len}")]
+    #[error(
+        "truncated file: {what} needs {needed} bytes at offset {offset}, but the file has {len}"
+    )]
     Truncated {
         /// What was being read.
         what: String,

@@ -23,8 +23,7 @@ use super::GgufError;
 use super::file::{GgufFile, MetaValue};
 
 /// GPT-2's split: contractions, letters, digits, other symbols, whitespace runs.
-const GPT2: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+const GPT2: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
 /// Qwen2 (and StableLM2): case-insensitive contractions, a leading non-letter glued to words,
 /// single digits, newlines grouped.
 const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -110,7 +109,12 @@ pub fn build_tokenizer(file: &GgufFile) -> Result<(Tokenizer, GgufTokenizerInfo)
             merge
                 .split_once(' ')
                 .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| bad_key("tokenizer.ggml.merges", &format!("merge {merge:?} has no space")))
+                .ok_or_else(|| {
+                    bad_key(
+                        "tokenizer.ggml.merges",
+                        &format!("merge {merge:?} has no space"),
+                    )
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let bpe = BPE::builder()
@@ -150,8 +154,12 @@ pub fn build_tokenizer(file: &GgufFile) -> Result<(Tokenizer, GgufTokenizerInfo)
         .filter(|(_, kind)| **kind == 4)
         .map(|(token, _)| AddedToken::from(token.to_string(), false))
         .collect();
-    tokenizer.add_special_tokens(control).map_err(|err| GgufError::Tokenizer(err.to_string()))?;
-    tokenizer.add_tokens(user).map_err(|err| GgufError::Tokenizer(err.to_string()))?;
+    tokenizer
+        .add_special_tokens(control)
+        .map_err(|err| GgufError::Tokenizer(err.to_string()))?;
+    tokenizer
+        .add_tokens(user)
+        .map_err(|err| GgufError::Tokenizer(err.to_string()))?;
     Ok((tokenizer, info))
 }
 
@@ -194,8 +202,14 @@ pub fn tokenizer_info(file: &GgufFile) -> Result<GgufTokenizerInfo, GgufError> {
         model,
         pre: text("tokenizer.ggml.pre")?.unwrap_or_else(|| "default".into()),
         vocab_size,
-        bos: check(id("tokenizer.ggml.bos_token_id")?, "tokenizer.ggml.bos_token_id")?,
-        eos: check(id("tokenizer.ggml.eos_token_id")?, "tokenizer.ggml.eos_token_id")?,
+        bos: check(
+            id("tokenizer.ggml.bos_token_id")?,
+            "tokenizer.ggml.bos_token_id",
+        )?,
+        eos: check(
+            id("tokenizer.ggml.eos_token_id")?,
+            "tokenizer.ggml.eos_token_id",
+        )?,
         add_bos: file
             .get("tokenizer.ggml.add_bos_token")
             .and_then(MetaValue::as_bool)
@@ -207,7 +221,12 @@ fn string_array<'f>(file: &'f GgufFile, key: &str) -> Result<Vec<&'f str>, GgufE
     file.get(key)
         .ok_or_else(|| GgufError::MissingKey(key.to_string()))?
         .as_array()
-        .and_then(|items| items.iter().map(MetaValue::as_str).collect::<Option<Vec<_>>>())
+        .and_then(|items| {
+            items
+                .iter()
+                .map(MetaValue::as_str)
+                .collect::<Option<Vec<_>>>()
+        })
         .ok_or_else(|| bad_key(key, "not an array of strings"))
 }
 
