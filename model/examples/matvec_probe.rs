@@ -2,7 +2,8 @@
 //!
 //!   cargo run -p ghostline-model --example matvec_probe -- [MODEL_PATH]
 //!
-//! Prints the decode step of MODEL_PATH (a .gguf or model directory; default: the 135M-shaped
+//! For a GGUF model, first compares decode from its quantized blocks with decode from the f32
+//! weights (same run). Prints the (f32) decode step of MODEL_PATH (a .gguf or model directory; default: the 135M-shaped
 //! random config), then each decode-shaped product `[1, k] · [k, n]` run alone: once reusing one
 //! weight (it stays in cache) and once cycling through 30 distinct weights (like 30 layers).
 use std::time::Instant;
@@ -16,6 +17,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let timing = match std::env::args().nth(1) {
         Some(path) => {
             let mut engine = Engine::load(std::path::Path::new(&path), &LoadOptions::default())?;
+            if engine.model().has_quantized_decode() {
+                // Before/after in one run: decode from the quantized blocks, then from f32.
+                let quantized = engine.forward_timing(16, 32)?;
+                engine.drop_quantized_decode();
+                let dense = engine.forward_timing(16, 32)?;
+                println!(
+                    "decode from quantized blocks: {:.1} ms ({:.2} tok/s); from f32 weights: {:.1} ms ({:.2} tok/s)",
+                    quantized.decode_ms / 32.0,
+                    quantized.decode_tokens_per_s,
+                    dense.decode_ms / 32.0,
+                    dense.decode_tokens_per_s
+                );
+            }
             engine.forward_timing(1, 32)?
         }
         None => {

@@ -323,6 +323,12 @@ impl Engine {
         self.batch_cache = None;
     }
 
+    /// Makes decode multiply by the f32 weights even where quantized blocks are kept (GGUF
+    /// models; see `crate::quant`): for before/after measurements and comparisons.
+    pub fn drop_quantized_decode(&mut self) {
+        self.model.drop_quantized_decode();
+    }
+
     /// Chooses PSM (default) or SPM FIM prompts.
     pub fn set_fim_mode(&mut self, mode: FimMode) {
         self.fim_mode = mode;

@@ -13,7 +13,55 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 use crate::cache::LayerCache;
 use crate::error::ModelError;
 use crate::import::Slot;
+use crate::quant::QuantLinear;
 use crate::rounding::{f16_round, q8_blocks};
+
+/// A projection's weights kept in their GGUF blocks for the single-token decode step on the CPU
+/// (see [`crate::quant`]); `None` for models loaded from f32/f16/bf16 files.
+pub(crate) type QuantSlot = Option<std::sync::Arc<QuantLinear>>;
+
+/// `x · weight (+ bias)`: from the quantized blocks when there are some and `x` is one
+/// position on flex (decode), otherwise burn's f32 matmul.
+///
+/// # Shapes
+/// - x: `[batch, seq, d_in]`, weight `[d_in, d_out]` → `[batch, seq, d_out]`
+pub(crate) fn project(
+    x: Tensor<3>,
+    weight: &Param<Tensor<2>>,
+    bias: Option<Tensor<1>>,
+    quant: &QuantSlot,
+) -> Tensor<3> {
+    match quantized_product(x, quant) {
+        Ok(out) => match bias {
+            Some(bias) => out + bias.unsqueeze::<3>(),
+            None => out,
+        },
+        Err(x) => linear(x, weight.val(), bias),
+    }
+}
+
+/// `x · W` from quantized blocks when `quant` holds some and `x` is one position on flex;
+/// otherwise gives `x` back.
+pub(crate) fn quantized_product(x: Tensor<3>, quant: &QuantSlot) -> Result<Tensor<3>, Tensor<3>> {
+    let [batch, seq, _] = x.dims();
+    let Some(quant) = quant else {
+        return Err(x);
+    };
+    let device = x.device();
+    if batch * seq != 1 || !crate::cache::native_gqa(&device) {
+        return Err(x);
+    }
+    let host = x
+        .clone()
+        .into_data_as::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|_| x)?;
+    let rows = quant.rows();
+    Ok(Tensor::from_data(
+        TensorData::new(quant.forward(&host), [1, 1, rows]),
+        &device,
+    ))
+}
 
 /// Supplies the f32 contents of one checkpoint tensor (HF `[out, in]` layout).
 pub(crate) type TensorFetch<'a> = dyn FnMut(Slot) -> Result<Vec<f32>, ModelError> + 'a;
@@ -214,6 +262,12 @@ pub struct Attention {
     pub(crate) head_dim: usize,
     /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
     pub(crate) llama_cpp_rounding: bool,
+    /// `qkv` in GGUF blocks (rows q | k | v, rotary order already undone), for decode.
+    #[module(skip)]
+    pub(crate) quant_qkv: QuantSlot,
+    /// `output` in GGUF blocks, for decode.
+    #[module(skip)]
+    pub(crate) quant_output: QuantSlot,
 }
 
 impl AttentionConfig {
@@ -266,6 +320,8 @@ impl AttentionConfig {
             n_kv_heads: self.n_kv_heads,
             head_dim: self.head_dim,
             llama_cpp_rounding: false,
+            quant_qkv: None,
+            quant_output: None,
         })
     }
 }
@@ -292,7 +348,12 @@ impl Attention {
         let heads_total = self.n_heads + 2 * self.n_kv_heads;
         let rounding = self.llama_cpp_rounding;
         let x = if rounding { q8_blocks(x) } else { x };
-        let qkv = linear(x, self.qkv.val(), self.qkv_bias.as_ref().map(|b| b.val()));
+        let qkv = project(
+            x,
+            &self.qkv,
+            self.qkv_bias.as_ref().map(|b| b.val()),
+            &self.quant_qkv,
+        );
         let qkv = qkv.reshape([batch, seq, heads_total, self.head_dim]);
         // [batch, heads_total, seq, head_dim]; for one token this is a free reshape.
         let qkv = if seq == 1 {
@@ -346,10 +407,11 @@ impl Attention {
                 .swap_dims(1, 2)
                 .reshape([batch, seq, self.n_heads * self.head_dim])
         };
-        linear(
+        project(
             context,
-            self.output.val(),
+            &self.output,
             self.output_bias.as_ref().map(|b| b.val()),
+            &self.quant_output,
         )
     }
 
@@ -443,6 +505,12 @@ pub struct Mlp {
     pub(crate) d_hidden: usize,
     /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
     pub(crate) llama_cpp_rounding: bool,
+    /// `gate_up` in GGUF blocks (rows gate | up), for decode.
+    #[module(skip)]
+    pub(crate) quant_gate_up: QuantSlot,
+    /// `down` in GGUF blocks, for decode.
+    #[module(skip)]
+    pub(crate) quant_down: QuantSlot,
 }
 
 impl MlpConfig {
@@ -468,6 +536,8 @@ impl MlpConfig {
             down: param(down, [self.d_hidden, self.d_model], device),
             d_hidden: self.d_hidden,
             llama_cpp_rounding: false,
+            quant_gate_up: None,
+            quant_down: None,
         })
     }
 }
@@ -481,7 +551,7 @@ impl Mlp {
         } else {
             x
         };
-        let gate_up = linear(x, self.gate_up.val(), None); // [batch, seq, 2 * d_hidden]
+        let gate_up = project(x, &self.gate_up, None, &self.quant_gate_up); // [batch, seq, 2 * d_hidden]
         let gate = gate_up.clone().narrow(2, 0, self.d_hidden);
         let up = gate_up.narrow(2, self.d_hidden, self.d_hidden);
         let hidden = silu(gate) * up;
@@ -490,7 +560,7 @@ impl Mlp {
         } else {
             hidden
         };
-        linear(hidden, self.down.val(), None)
+        project(hidden, &self.down, None, &self.quant_down)
     }
 }
 

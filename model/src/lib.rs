@@ -26,6 +26,7 @@ pub mod gguf;
 pub mod import;
 pub mod layers;
 pub mod llama;
+pub mod quant;
 pub mod rng;
 mod rounding;
 pub mod sampling;

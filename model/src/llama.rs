@@ -12,8 +12,8 @@ use crate::config::LlamaConfig;
 use crate::error::ModelError;
 use crate::import::{Slot, TensorSpec, hf_tensor_specs};
 use crate::layers::{
-    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, RmsNorm, RmsNormConfig,
-    RopeTables, TensorFetch, host, param, split_transposed,
+    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, QuantSlot, RmsNorm,
+    RmsNormConfig, RopeTables, TensorFetch, host, param, split_transposed,
 };
 use crate::rng::SeededRng;
 use crate::weights;
@@ -40,6 +40,9 @@ pub struct Llama {
     tied_head: Option<Tensor<2>>,
     /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
     llama_cpp_rounding: bool,
+    /// The head (`[vocab, d_model]` rows) in GGUF blocks, for decode (see [`crate::quant`]).
+    #[module(skip)]
+    pub(crate) quant_head: QuantSlot,
 }
 
 impl LlamaConfig {
@@ -126,6 +129,7 @@ impl Llama {
             rope,
             tied_head: None,
             llama_cpp_rounding: false,
+            quant_head: None,
         })
     }
 
@@ -230,6 +234,10 @@ impl Llama {
         } else {
             hidden
         };
+        let hidden = match crate::layers::quantized_product(hidden, &self.quant_head) {
+            Ok(logits) => return logits,
+            Err(hidden) => hidden,
+        };
         match (&self.lm_head, &self.tied_head) {
             (Some(head), _) => linear(hidden, head.val(), None),
             // The cached copy carries no gradient, so training always multiplies by the parameter.
@@ -266,6 +274,27 @@ impl Llama {
         for layer in &mut self.layers {
             layer.attention.llama_cpp_rounding = on;
             layer.mlp.llama_cpp_rounding = on;
+        }
+    }
+
+    /// Whether decode steps on the CPU run from quantized blocks (GGUF models).
+    pub fn has_quantized_decode(&self) -> bool {
+        self.quant_head.is_some()
+            || self
+                .layers
+                .iter()
+                .any(|l| l.attention.quant_qkv.is_some() || l.mlp.quant_gate_up.is_some())
+    }
+
+    /// Drops the quantized copies: decode then multiplies by the f32 weights like prefill
+    /// (for before/after measurements and comparisons).
+    pub fn drop_quantized_decode(&mut self) {
+        self.quant_head = None;
+        for layer in &mut self.layers {
+            layer.attention.quant_qkv = None;
+            layer.attention.quant_output = None;
+            layer.mlp.quant_gate_up = None;
+            layer.mlp.quant_down = None;
         }
     }
 

@@ -229,6 +229,25 @@ fn logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
     )
 }
 
+/// Logits of the last of `ids`, fed one token at a time (the decode path).
+fn decode_logits(engine: &Engine, ids: &[u32]) -> Vec<f32> {
+    let mut cache = KvCache::new(engine.config(), 1, ids.len() + 1, engine.device());
+    let mut last = Vec::new();
+    for id in ids {
+        last = host(
+            engine
+                .model()
+                .forward_cached(
+                    Llama::tokens_tensor(&[*id], engine.device()),
+                    &[*id],
+                    &mut cache,
+                )
+                .unwrap(),
+        );
+    }
+    last
+}
+
 fn tiny() -> (LlamaConfig, Llama) {
     let mut config = tiny_config(261);
     config.tie_word_embeddings = true;
@@ -284,6 +303,19 @@ fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
             difference < tolerance,
             "type {kind}: logits differ by {difference}"
         );
+        if kind == Q8_0 {
+            // Decode steps run from the Q8_0 blocks; they equal the dequantized f32 product.
+            assert!(engine.model().has_quantized_decode());
+            let quantized = decode_logits(&engine, &ids);
+            let mut dense = Engine::load(&path, &LoadOptions::default()).unwrap();
+            dense.drop_quantized_decode();
+            assert!(!dense.model().has_quantized_decode());
+            let difference = max_abs_diff(&quantized, &decode_logits(&dense, &ids));
+            assert!(
+                difference < 1e-4,
+                "quantized decode differs by {difference}"
+            );
+        }
     }
 }
 

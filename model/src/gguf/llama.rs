@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::Device;
 
@@ -22,6 +23,7 @@ use crate::config::{LlamaConfig, RopeScaling, TokenIds};
 use crate::error::ModelError;
 use crate::import::{Slot, TensorSpec, gguf_tensor_name, hf_tensor_specs};
 use crate::llama::Llama;
+use crate::quant::{QuantLinear, QuantMatrix};
 use crate::tokenizer::TextTokenizer;
 
 /// A loaded GGUF checkpoint.
@@ -59,7 +61,7 @@ pub fn load_gguf_bytes(
     let config = config_from_gguf(&file).map_err(wrap)?;
     let (inner, info) = build_tokenizer(&file).map_err(wrap)?;
     let tokenizer = gguf_text_tokenizer(inner, &info, path)?;
-    let model = load_weights(&file, &config)
+    let mut model = load_weights(&file, &config)
         .map_err(wrap)
         .and_then(|mut fetch_all| {
             let mut fetch = |slot: Slot| -> Result<Vec<f32>, ModelError> {
@@ -70,6 +72,7 @@ pub fn load_gguf_bytes(
             };
             Llama::from_fetch(&config, &mut fetch, device)
         })?;
+    attach_quantized(&file, &config, &mut model);
     let name = file
         .get("general.name")
         .and_then(MetaValue::as_str)
@@ -254,6 +257,58 @@ fn load_weights(
         out.insert(spec.slot, values);
     }
     Ok(out)
+}
+
+/// Keeps the quantized projections (Q4_0/Q4_1/Q8_0) in their blocks for the decode step
+/// (see [`crate::quant`]); projections stored as floats keep using the f32 weights.
+fn attach_quantized(file: &GgufFile, config: &LlamaConfig, model: &mut Llama) {
+    let permuted = config.model_type == "llama";
+    let head_dim = config.head_dim();
+    let matrix = |slot: Slot| -> Option<QuantMatrix> {
+        let info = file.tensor(&gguf_tensor_name(slot))?;
+        let (cols, rows) = (*info.dims.first()?, *info.dims.get(1)?);
+        let matrix = QuantMatrix::new(info.kind, rows, cols, file.tensor_bytes(info).to_vec())?;
+        let heads = match slot {
+            Slot::QueryWeight(_) => config.num_attention_heads,
+            Slot::KeyWeight(_) => config.n_kv_heads(),
+            _ => return Some(matrix),
+        };
+        if !permuted {
+            return Some(matrix);
+        }
+        // HF row `h·d + j·d/2 + i` is GGUF row `h·d + 2i + j` (see the module docs).
+        let half = head_dim / 2;
+        let order: Vec<usize> = (0..heads * head_dim)
+            .map(|row| {
+                let (head, within) = (row / head_dim, row % head_dim);
+                let (j, i) = (within / half, within % half);
+                head * head_dim + 2 * i + j
+            })
+            .collect();
+        Some(matrix.reorder_rows(&order))
+    };
+    let linear = |slots: &[Slot]| -> Option<Arc<QuantLinear>> {
+        let parts = slots
+            .iter()
+            .map(|&slot| matrix(slot))
+            .collect::<Option<Vec<_>>>()?;
+        QuantLinear::new(parts).map(Arc::new)
+    };
+    for (n, layer) in model.layers.iter_mut().enumerate() {
+        layer.attention.quant_qkv = linear(&[
+            Slot::QueryWeight(n),
+            Slot::KeyWeight(n),
+            Slot::ValueWeight(n),
+        ]);
+        layer.attention.quant_output = linear(&[Slot::OutputWeight(n)]);
+        layer.mlp.quant_gate_up = linear(&[Slot::GateWeight(n), Slot::UpWeight(n)]);
+        layer.mlp.quant_down = linear(&[Slot::DownWeight(n)]);
+    }
+    model.quant_head = linear(&[if config.tie_word_embeddings {
+        Slot::Embedding
+    } else {
+        Slot::LmHead
+    }]);
 }
 
 /// Reads one tensor after checking its shape.
