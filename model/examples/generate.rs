@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let flat = logits
                 .into_data_as::<f32>()
-                .to_vec::<f32>()
+                .try_into_vec::<f32>()
                 .map_err(|e| format!("{e:?}"))?;
             for (pos, row) in flat.chunks(engine.config().vocab_size).enumerate() {
                 let mut order: Vec<usize> = (0..row.len()).collect();
