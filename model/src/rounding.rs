@@ -47,7 +47,7 @@ mod tests {
         values[31] = -127.0;
         values.extend([0.0; 32]);
         let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [1, 64]), &device);
-        let y: Vec<f32> = q8_blocks(x).into_data().to_vec().unwrap();
+        let y: Vec<f32> = q8_blocks(x).into_data().try_into_vec().unwrap();
         for (got, want) in y.iter().zip(&values) {
             assert_eq!(*got, want.round(), "{want}");
         }
@@ -57,7 +57,7 @@ mod tests {
     fn f16_round_loses_low_bits() {
         let device = Device::flex();
         let x = Tensor::<1>::from_data(TensorData::new(vec![1.0f32 + 1e-4, 2.0], [2]), &device);
-        let y: Vec<f32> = f16_round(x).into_data().to_vec().unwrap();
+        let y: Vec<f32> = f16_round(x).into_data().try_into_vec().unwrap();
         assert_eq!(y, vec![1.0, 2.0]);
     }
 }
