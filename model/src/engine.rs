@@ -157,8 +157,36 @@ const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../weights/default/model.safeten
 const EMBEDDED_TOKENIZER: &[u8] = include_bytes!("../weights/default/tokenizer.json");
 
 impl Engine {
+    /// Loads a model from `path`: a `.gguf` file (see [`crate::gguf`]) or a directory with
+    /// `config.json`, `model.safetensors` and `tokenizer.json`.
+    pub fn load(path: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
+        if !path.is_dir() && crate::gguf::is_gguf_path(path) {
+            return Engine::load_gguf(path, opts);
+        }
+        Engine::load_dir(path, opts)
+    }
+
+    /// Loads a GGUF checkpoint (weights dequantized to f32, tokenizer from its metadata).
+    pub fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
+        let selected = select_device(opts.device)?;
+        let loaded = guard(|| crate::gguf::load_gguf(path, &selected.device))?;
+        let name = loaded.name.clone().unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        });
+        Engine::assemble(
+            name,
+            loaded.config,
+            loaded.model,
+            loaded.tokenizer,
+            selected.device,
+            selected.description,
+        )
+    }
+
     /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
-    pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
+    pub fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<Engine, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::io(
                 dir,
@@ -290,6 +318,20 @@ impl Engine {
     /// The device the model runs on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Reproduces llama.cpp's activation roundings (diagnostic; see `Llama::set_llama_cpp_rounding`).
+    /// Clears the cache, whose keys/values were computed the other way.
+    pub fn set_llama_cpp_rounding(&mut self, on: bool) {
+        self.model.set_llama_cpp_rounding(on);
+        self.cache.reset();
+        self.batch_cache = None;
+    }
+
+    /// Makes decode multiply by the f32 weights even where quantized blocks are kept (GGUF
+    /// models; see `crate::quant`): for before/after measurements and comparisons.
+    pub fn drop_quantized_decode(&mut self) {
+        self.model.drop_quantized_decode();
     }
 
     /// Chooses PSM (default) or SPM FIM prompts.

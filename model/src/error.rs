@@ -6,12 +6,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    // The cause is part of the message rather than `source()`, so `anyhow`'s `{:#}` chain does
+    // not print it twice.
+    #[error("{path}: {error}")]
     Io {
         /// The file involved.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// `config.json` is not valid JSON or describes an unsupported model.
     #[error("{path}: invalid model config: {message}")]
@@ -61,6 +63,14 @@ pub enum ModelError {
         /// The dtype found, as safetensors names it.
         found: String,
     },
+    /// A GGUF file is corrupt, truncated or describes something unsupported.
+    #[error("{path}: {error}")]
+    Gguf {
+        /// The GGUF file.
+        path: PathBuf,
+        /// What is wrong.
+        error: crate::gguf::GgufError,
+    },
     /// `tokenizer.json` could not be loaded or lacks something the model needs.
     #[error("{path}: tokenizer error: {message}")]
     Tokenizer {
@@ -98,10 +108,10 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         ModelError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

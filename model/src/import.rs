@@ -165,6 +165,38 @@ pub fn hf_tensor_specs(config: &LlamaConfig) -> Vec<TensorSpec> {
     specs
 }
 
+/// The GGUF (llama.cpp) name of a slot's tensor. GGUF stores the same `[out, in]` row-major
+/// data as Hugging Face (its dims list `in` first because `ne[0]` is the contiguous one).
+pub fn gguf_tensor_name(slot: Slot) -> String {
+    match slot {
+        // Token embedding.
+        Slot::Embedding => "token_embd.weight".into(),
+        // Final RMSNorm.
+        Slot::FinalNorm => "output_norm.weight".into(),
+        // Separate output head (absent when tied).
+        Slot::LmHead => "output.weight".into(),
+        // RMSNorm before attention.
+        Slot::InputNorm(n) => format!("blk.{n}.attn_norm.weight"),
+        // RMSNorm before the MLP.
+        Slot::PostAttentionNorm(n) => format!("blk.{n}.ffn_norm.weight"),
+        // Query/key rows are permuted by llama.cpp's converter for `llama` (see gguf/llama.rs).
+        Slot::QueryWeight(n) => format!("blk.{n}.attn_q.weight"),
+        Slot::KeyWeight(n) => format!("blk.{n}.attn_k.weight"),
+        Slot::ValueWeight(n) => format!("blk.{n}.attn_v.weight"),
+        // Biases (Qwen2 q/k/v; Llama attention_bias).
+        Slot::QueryBias(n) => format!("blk.{n}.attn_q.bias"),
+        Slot::KeyBias(n) => format!("blk.{n}.attn_k.bias"),
+        Slot::ValueBias(n) => format!("blk.{n}.attn_v.bias"),
+        // Attention output projection and its bias.
+        Slot::OutputWeight(n) => format!("blk.{n}.attn_output.weight"),
+        Slot::OutputBias(n) => format!("blk.{n}.attn_output.bias"),
+        // SwiGLU.
+        Slot::GateWeight(n) => format!("blk.{n}.ffn_gate.weight"),
+        Slot::UpWeight(n) => format!("blk.{n}.ffn_up.weight"),
+        Slot::DownWeight(n) => format!("blk.{n}.ffn_down.weight"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +213,18 @@ mod tests {
         let k = specs.iter().find(|s| s.slot == Slot::KeyWeight(1)).unwrap();
         assert_eq!(k.name, "model.layers.1.self_attn.k_proj.weight");
         assert_eq!(k.shape, vec![4, 8]);
+    }
+
+    #[test]
+    fn every_slot_has_a_distinct_gguf_name() {
+        let mut config = LlamaConfig::new(32, 8, 16, 2, 2, 1);
+        config.attention_bias = true;
+        let names: std::collections::HashSet<String> = hf_tensor_specs(&config)
+            .iter()
+            .map(|spec| gguf_tensor_name(spec.slot))
+            .collect();
+        assert_eq!(names.len(), hf_tensor_specs(&config).len());
+        assert!(names.contains("blk.1.attn_k.weight"));
+        assert!(names.contains("output.weight"));
     }
 }

@@ -13,6 +13,55 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 use crate::cache::LayerCache;
 use crate::error::ModelError;
 use crate::import::Slot;
+use crate::quant::QuantLinear;
+use crate::rounding::{f16_round, q8_blocks};
+
+/// A projection's weights kept in their GGUF blocks for the single-token decode step on the CPU
+/// (see [`crate::quant`]); `None` for models loaded from f32/f16/bf16 files.
+pub(crate) type QuantSlot = Option<std::sync::Arc<QuantLinear>>;
+
+/// `x · weight (+ bias)`: from the quantized blocks when there are some and `x` is one
+/// position on flex (decode), otherwise burn's f32 matmul.
+///
+/// # Shapes
+/// - x: `[batch, seq, d_in]`, weight `[d_in, d_out]` → `[batch, seq, d_out]`
+pub(crate) fn project(
+    x: Tensor<3>,
+    weight: &Param<Tensor<2>>,
+    bias: Option<Tensor<1>>,
+    quant: &QuantSlot,
+) -> Tensor<3> {
+    match quantized_product(x, quant) {
+        Ok(out) => match bias {
+            Some(bias) => out + bias.unsqueeze::<3>(),
+            None => out,
+        },
+        Err(x) => linear(x, weight.val(), bias),
+    }
+}
+
+/// `x · W` from quantized blocks when `quant` holds some and `x` is one position on flex;
+/// otherwise gives `x` back.
+pub(crate) fn quantized_product(x: Tensor<3>, quant: &QuantSlot) -> Result<Tensor<3>, Tensor<3>> {
+    let [batch, seq, _] = x.dims();
+    let Some(quant) = quant else {
+        return Err(x);
+    };
+    let device = x.device();
+    if batch * seq != 1 || !crate::cache::native_gqa(&device) {
+        return Err(x);
+    }
+    let host = x
+        .clone()
+        .into_data_as::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|_| x)?;
+    let rows = quant.rows();
+    Ok(Tensor::from_data(
+        TensorData::new(quant.forward(&host), [1, 1, rows]),
+        &device,
+    ))
+}
 
 /// Supplies the f32 contents of one checkpoint tensor (HF `[out, in]` layout).
 pub(crate) type TensorFetch<'a> = dyn FnMut(Slot) -> Result<Vec<f32>, ModelError> + 'a;
@@ -211,6 +260,14 @@ pub struct Attention {
     pub(crate) n_heads: usize,
     pub(crate) n_kv_heads: usize,
     pub(crate) head_dim: usize,
+    /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
+    pub(crate) llama_cpp_rounding: bool,
+    /// `qkv` in GGUF blocks (rows q | k | v, rotary order already undone), for decode.
+    #[module(skip)]
+    pub(crate) quant_qkv: QuantSlot,
+    /// `output` in GGUF blocks, for decode.
+    #[module(skip)]
+    pub(crate) quant_output: QuantSlot,
 }
 
 impl AttentionConfig {
@@ -262,6 +319,9 @@ impl AttentionConfig {
             n_heads: self.n_heads,
             n_kv_heads: self.n_kv_heads,
             head_dim: self.head_dim,
+            llama_cpp_rounding: false,
+            quant_qkv: None,
+            quant_output: None,
         })
     }
 }
@@ -286,7 +346,14 @@ impl Attention {
     ) -> Tensor<3> {
         let [batch, seq, _] = x.dims();
         let heads_total = self.n_heads + 2 * self.n_kv_heads;
-        let qkv = linear(x, self.qkv.val(), self.qkv_bias.as_ref().map(|b| b.val()));
+        let rounding = self.llama_cpp_rounding;
+        let x = if rounding { q8_blocks(x) } else { x };
+        let qkv = project(
+            x,
+            &self.qkv,
+            self.qkv_bias.as_ref().map(|b| b.val()),
+            &self.quant_qkv,
+        );
         let qkv = qkv.reshape([batch, seq, heads_total, self.head_dim]);
         // [batch, heads_total, seq, head_dim]; for one token this is a free reshape.
         let qkv = if seq == 1 {
@@ -303,12 +370,19 @@ impl Attention {
         let query = qk.clone().narrow(1, 0, self.n_heads); // [batch, n_heads, seq, head_dim]
         let key = qk.narrow(1, self.n_heads, self.n_kv_heads); // [batch, n_kv_heads, seq, head_dim]
         let value = qkv.narrow(1, self.n_heads + self.n_kv_heads, self.n_kv_heads);
+        let (query, key, value) = if rounding {
+            (f16_round(query), f16_round(key), f16_round(value))
+        } else {
+            (query, key, value)
+        };
 
         let (key, value) = match cache {
             Some(cache) => cache.append(key, value, start),
             None => (key, value),
         };
-        let context = if seq == 1 {
+        let context = if rounding {
+            q8_blocks(self.reference_attention(query, key, value, start))
+        } else if seq == 1 {
             self.decode_attention(query, key, value) // [batch, 1, n_heads * head_dim]
         } else {
             let (key, value) = if native_gqa || self.n_kv_heads == self.n_heads {
@@ -333,10 +407,11 @@ impl Attention {
                 .swap_dims(1, 2)
                 .reshape([batch, seq, self.n_heads * self.head_dim])
         };
-        linear(
+        project(
             context,
-            self.output.val(),
+            &self.output,
             self.output_bias.as_ref().map(|b| b.val()),
+            &self.quant_output,
         )
     }
 
@@ -358,6 +433,36 @@ impl Attention {
         probabilities
             .matmul(value)
             .reshape([batch, 1, self.n_heads * self.head_dim])
+    }
+
+    /// Plain attention with llama.cpp's roundings (probabilities in f16 before `· v`), for the
+    /// diagnostic mode: explicit scores, causal mask from absolute position `start`.
+    ///
+    /// # Shapes
+    /// - query: `[batch, n_heads, seq, head_dim]`, key/value: `[batch, n_kv_heads, start + seq, head_dim]`
+    /// - output: `[batch, seq, n_heads * head_dim]`
+    fn reference_attention(
+        &self,
+        query: Tensor<4>,
+        key: Tensor<4>,
+        value: Tensor<4>,
+        start: usize,
+    ) -> Tensor<3> {
+        let [batch, _, seq, _] = query.dims();
+        let (key, value) = if self.n_kv_heads == self.n_heads {
+            (key, value)
+        } else {
+            (self.repeat_kv(key), self.repeat_kv(value))
+        };
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = query.matmul(key.swap_dims(2, 3)).mul_scalar(scale);
+        let mask = causal_mask(seq, start, &scores.device());
+        let probabilities = f16_round(softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3));
+        probabilities.matmul(value).swap_dims(1, 2).reshape([
+            batch,
+            seq,
+            self.n_heads * self.head_dim,
+        ])
     }
 
     /// `[batch, n_kv_heads, seq, head_dim]` → `[batch, n_heads, seq, head_dim]`, each kv head
@@ -398,6 +503,14 @@ pub struct Mlp {
     /// `[d_hidden, d_model]`
     pub(crate) down: Param<Tensor<2>>,
     pub(crate) d_hidden: usize,
+    /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
+    pub(crate) llama_cpp_rounding: bool,
+    /// `gate_up` in GGUF blocks (rows gate | up), for decode.
+    #[module(skip)]
+    pub(crate) quant_gate_up: QuantSlot,
+    /// `down` in GGUF blocks, for decode.
+    #[module(skip)]
+    pub(crate) quant_down: QuantSlot,
 }
 
 impl MlpConfig {
@@ -422,6 +535,9 @@ impl MlpConfig {
             gate_up: param(gate_up, [self.d_model, 2 * self.d_hidden], device),
             down: param(down, [self.d_hidden, self.d_model], device),
             d_hidden: self.d_hidden,
+            llama_cpp_rounding: false,
+            quant_gate_up: None,
+            quant_down: None,
         })
     }
 }
@@ -430,10 +546,21 @@ impl Mlp {
     /// # Shapes
     /// - x: `[batch, seq, d_model]` → `[batch, seq, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate_up = linear(x, self.gate_up.val(), None); // [batch, seq, 2 * d_hidden]
+        let x = if self.llama_cpp_rounding {
+            q8_blocks(x)
+        } else {
+            x
+        };
+        let gate_up = project(x, &self.gate_up, None, &self.quant_gate_up); // [batch, seq, 2 * d_hidden]
         let gate = gate_up.clone().narrow(2, 0, self.d_hidden);
         let up = gate_up.narrow(2, self.d_hidden, self.d_hidden);
-        linear(silu(gate) * up, self.down.val(), None)
+        let hidden = silu(gate) * up;
+        let hidden = if self.llama_cpp_rounding {
+            q8_blocks(hidden)
+        } else {
+            hidden
+        };
+        project(hidden, &self.down, None, &self.quant_down)
     }
 }
 

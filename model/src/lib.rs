@@ -19,13 +19,17 @@ pub mod bench;
 pub mod cache;
 pub mod checkpoint;
 pub mod config;
+pub mod describe;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod gguf;
 pub mod import;
 pub mod layers;
 pub mod llama;
+pub mod quant;
 pub mod rng;
+mod rounding;
 pub mod sampling;
 mod stream;
 pub mod tokenizer;
@@ -33,6 +37,7 @@ pub mod weights;
 
 pub use cache::KvCache;
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
+pub use describe::{ModelDescription, describe};
 pub use device::{DevicePreference, SelectedDevice, select_device};
 pub use engine::{
     CancelFlag, Completion, Engine, FinishReason, ForwardTiming, GenerateOutput, GenerateRequest,

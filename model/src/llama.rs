@@ -12,8 +12,8 @@ use crate::config::LlamaConfig;
 use crate::error::ModelError;
 use crate::import::{Slot, TensorSpec, hf_tensor_specs};
 use crate::layers::{
-    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, RmsNorm, RmsNormConfig,
-    RopeTables, TensorFetch, host, param, split_transposed,
+    AttentionConfig, DecoderLayer, DecoderLayerConfig, MlpConfig, QuantSlot, RmsNorm,
+    RmsNormConfig, RopeTables, TensorFetch, host, param, split_transposed,
 };
 use crate::rng::SeededRng;
 use crate::weights;
@@ -38,6 +38,11 @@ pub struct Llama {
     /// [`Llama::prepare_for_inference`]); multiplying by a transposed view copies the whole
     /// embedding on every call on flex (~0.2 s per token for a 49k vocabulary).
     tied_head: Option<Tensor<2>>,
+    /// Round activations as llama.cpp does (diagnostic; see [`crate::rounding`]).
+    llama_cpp_rounding: bool,
+    /// The head (`[vocab, d_model]` rows) in GGUF blocks, for decode (see [`crate::quant`]).
+    #[module(skip)]
+    pub(crate) quant_head: QuantSlot,
 }
 
 impl LlamaConfig {
@@ -128,6 +133,8 @@ impl Llama {
             lm_head,
             rope,
             tied_head: None,
+            llama_cpp_rounding: false,
+            quant_head: None,
         })
     }
 
@@ -227,6 +234,15 @@ impl Llama {
 
     /// Output head: `[batch, seq, d_model]` → `[batch, seq, vocab]`.
     fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let hidden = if self.llama_cpp_rounding {
+            crate::rounding::q8_blocks(hidden)
+        } else {
+            hidden
+        };
+        let hidden = match crate::layers::quantized_product(hidden, &self.quant_head) {
+            Ok(logits) => return logits,
+            Err(hidden) => hidden,
+        };
         match (&self.lm_head, &self.tied_head) {
             (Some(head), _) => linear(hidden, head.val(), None),
             // The cached copy carries no gradient, so training always multiplies by the parameter.
@@ -253,6 +269,38 @@ impl Llama {
             TensorData::new(values, [d_model, vocab]),
             &device,
         ));
+    }
+
+    /// Turns llama.cpp's activation roundings on or off (8-bit blocks before every weight
+    /// matmul, f16 keys/values/queries/probabilities in attention). A diagnostic mode for
+    /// comparing with llama.cpp (see [`crate::rounding`]); off by default and in the product.
+    pub fn set_llama_cpp_rounding(&mut self, on: bool) {
+        self.llama_cpp_rounding = on;
+        for layer in &mut self.layers {
+            layer.attention.llama_cpp_rounding = on;
+            layer.mlp.llama_cpp_rounding = on;
+        }
+    }
+
+    /// Whether decode steps on the CPU run from quantized blocks (GGUF models).
+    pub fn has_quantized_decode(&self) -> bool {
+        self.quant_head.is_some()
+            || self
+                .layers
+                .iter()
+                .any(|l| l.attention.quant_qkv.is_some() || l.mlp.quant_gate_up.is_some())
+    }
+
+    /// Drops the quantized copies: decode then multiplies by the f32 weights like prefill
+    /// (for before/after measurements and comparisons).
+    pub fn drop_quantized_decode(&mut self) {
+        self.quant_head = None;
+        for layer in &mut self.layers {
+            layer.attention.quant_qkv = None;
+            layer.attention.quant_output = None;
+            layer.mlp.quant_gate_up = None;
+            layer.mlp.quant_down = None;
+        }
     }
 
     /// The token embedding matrix `[vocab, d_model]` (also the head when tied).

@@ -76,8 +76,19 @@ impl TextTokenizer {
         path: &Path,
         extra_stop_ids: &[u32],
     ) -> Result<Self, ModelError> {
-        let mut inner = Tokenizer::from_bytes(bytes)
+        let inner = Tokenizer::from_bytes(bytes)
             .map_err(|err| ModelError::tokenizer(path, err.to_string()))?;
+        Self::from_tokenizer(inner, path, extra_stop_ids, None)
+    }
+
+    /// Wraps an already-built tokenizer (GGUF metadata builds one); `leading_ids` overrides the
+    /// ids put in front of every prompt (default: whatever the post-processor adds to `""`).
+    pub fn from_tokenizer(
+        mut inner: Tokenizer,
+        path: &Path,
+        extra_stop_ids: &[u32],
+        leading_ids: Option<Vec<u32>>,
+    ) -> Result<Self, ModelError> {
         // User text that happens to contain "<|endoftext|>" must stay text.
         inner.set_encode_special_tokens(true);
         let id = |name: &str| inner.token_to_id(name);
@@ -98,10 +109,13 @@ impl TextTokenizer {
         }
         stop_ids.sort_unstable();
         stop_ids.dedup();
-        let leading_ids = inner
-            .encode("", true)
-            .map(|encoding| encoding.get_ids().to_vec())
-            .map_err(|err| ModelError::tokenizer(path, err.to_string()))?;
+        let leading_ids = match leading_ids {
+            Some(ids) => ids,
+            None => inner
+                .encode("", true)
+                .map(|encoding| encoding.get_ids().to_vec())
+                .map_err(|err| ModelError::tokenizer(path, err.to_string()))?,
+        };
         let document_start = ["<|endoftext|>", "<s>", "<|begin_of_text|>", "</s>"]
             .iter()
             .find_map(|n| id(n));
@@ -161,6 +175,18 @@ impl TextTokenizer {
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+
+    /// The FIM sentinels' names, when the vocabulary has them (e.g. `<fim_prefix>`).
+    pub fn fim_names(&self) -> Option<[&'static str; 3]> {
+        FIM_SPELLINGS
+            .iter()
+            .find(|names| {
+                names
+                    .iter()
+                    .all(|name| self.inner.token_to_id(name).is_some())
+            })
+            .copied()
     }
 
     /// Id of a token by its exact name.

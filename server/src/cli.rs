@@ -3,6 +3,7 @@
 mod complete;
 mod feedback;
 mod model_generate;
+mod model_info;
 mod stats;
 pub mod remote_args;
 
@@ -77,8 +78,8 @@ pub struct CompleteArgs {
     /// Print the InlineCompletionList the server would send, plus `timings_ms` per stage.
     #[arg(long)]
     pub json: bool,
-    /// A model directory (config.json, model.safetensors, tokenizer.json); default: the embedded model.
-    #[arg(long, value_name = "DIR")]
+    /// A model directory (config.json, model.safetensors, tokenizer.json) or a `.gguf` file; default: the embedded model.
+    #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
     /// Where to run the model.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
@@ -99,12 +100,14 @@ pub struct CompleteArgs {
 pub enum ModelCommand {
     /// Generate text from a prompt.
     Generate(GenerateArgs),
+    /// Describe a model file or directory: architecture, size, dtypes, tokenizer, FIM support.
+    Info(model_info::InfoArgs),
 }
 
 /// `ghostline model generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// A model directory, or `embedded` for the built-in default.
+    /// A model directory or `.gguf` file, or `embedded` for the built-in default.
     pub model: String,
     /// The prompt (prefix).
     #[arg(long)]
@@ -182,6 +185,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             crate::logging::init("warn", None)?;
             model_generate::run(args)
+        }
+        Command::Model {
+            command: ModelCommand::Info(args),
+        } => {
+            crate::logging::init("warn", None)?;
+            model_info::run(args)
         }
         Command::Eval(args) => {
             crate::logging::init("warn", None)?;

@@ -163,7 +163,7 @@ impl ServerConfig {
             Some(Value::String(path)) if path.is_empty() => self.model.path = None,
             Some(Value::String(path)) => self.model.path = Some(PathBuf::from(path)),
             Some(other) => reader.warn(format!(
-                "ghostline settings: \"model_path\" must be a string (a model directory) or null, got {other}; keeping the current model"
+                "ghostline settings: \"model_path\" must be a string (a model directory or .gguf file) or null, got {other}; keeping the current model"
             )),
         }
         if let Some(feedback) = reader.bool("feedback") {

@@ -220,3 +220,35 @@ fn model_generate_json_reports_tokens_and_speeds() {
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(again["tokens"], json["tokens"]);
 }
+
+#[test]
+fn model_info_describes_directories_and_gguf_files() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../model/weights/default");
+    let output = ghostline(&["model", "info", dir, "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    assert_eq!(json["architecture"], "llama");
+    assert_eq!(json["prompt_mode"], "fim", "{json}");
+    assert!(json["parameters"].as_u64().unwrap() > 1_000_000, "{json}");
+    assert!(json["dtypes"]["F32"]["tensors"].as_u64().unwrap() > 0, "{json}");
+    let text = ghostline(&["model", "info", dir]);
+    assert!(stdout(&text).contains("fill-in-the-middle"), "{}", stdout(&text));
+
+    // A truncated GGUF is a one-line error naming the file.
+    let temp = TempDir::new("model-info");
+    let broken = temp.0.join("broken.gguf");
+    std::fs::write(&broken, b"GGUF\x03\x00\x00\x00\x05").unwrap();
+    let output = ghostline(&["model", "info", broken.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("broken.gguf: truncated file"), "{}", stderr(&output));
+
+    // The real SmolLM2 GGUF, when installed (scripts/test.sh installs it): prefix-only.
+    if let Some(gguf) = std::env::var_os("GHOSTLINE_SMOLLM2_GGUF").filter(|p| !p.is_empty()) {
+        let output = ghostline(&["model", "info", gguf.to_str().unwrap(), "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(json["prompt_mode"], "prefix-only", "{json}");
+        assert_eq!(json["vocab_size"], 49152);
+        assert_eq!(json["dtypes"]["Q4_1"]["tensors"], 210);
+    }
+}

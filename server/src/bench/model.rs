@@ -27,7 +27,7 @@ pub struct ModelBenchArgs {
     /// Measured runs per case (after one warm-up run); the median is reported.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
-    /// Models: `embedded`, `135m` (comma-separated).
+    /// Models: `embedded`, `135m`, or a model path (`.gguf` file or directory); comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "embedded,135m")]
     pub models: Vec<String>,
     /// Devices: `cpu`, `gpu` (comma-separated); `gpu` is skipped when no adapter exists.
@@ -147,7 +147,9 @@ fn spawn_case(exe: &std::path::Path, args: &ModelBenchArgs, model: &str, device:
         // Vulkan/EGL loaders complain loudly without it; the value does not matter here.
         command.env("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
-    let output_path = std::env::temp_dir().join(format!("ghostline-bench-model-{}-{model}-{device}.json", std::process::id()));
+    // A model may be a path: keep only file-name-safe characters in the scratch file's name.
+    let label: String = model.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let output_path = std::env::temp_dir().join(format!("ghostline-bench-model-{}-{label}-{device}.json", std::process::id()));
     let Ok(output_file) = std::fs::File::create(&output_path) else {
         return skipped(format!("cannot create {}", output_path.display()));
     };
@@ -222,7 +224,15 @@ fn measure(args: &ModelBenchArgs, model: &str, device: &str, result: &mut CaseRe
             result.device_description = Some(selected.description.clone());
             Box::new(move |prompt, decode| ghostline_model::bench::time_forward(&llama, &config, &selected.device, prompt, decode))
         }
-        other => anyhow::bail!("unknown model `{other}` (expected embedded or 135m)"),
+        // A model path (GGUF file or model directory) through the product's loader.
+        path if std::path::Path::new(path).exists() => {
+            let mut engine = Engine::load(std::path::Path::new(path), &LoadOptions { device: preference })?;
+            result.n_params = Some(engine.info().n_params);
+            result.device_description = Some(engine.info().device.clone());
+            let context_length = engine.info().context_length;
+            Box::new(move |prompt, decode| engine.forward_timing(prompt.min(context_length.saturating_sub(decode + 1)), decode))
+        }
+        other => anyhow::bail!("unknown model `{other}` (expected embedded, 135m, or a model path)"),
     };
     result.load_ms = Some(started.elapsed().as_secs_f64() * 1e3);
     let prompt_tokens = args.prompt_tokens.max(1);
