@@ -6,6 +6,7 @@ pub mod cli;
 pub mod completion;
 pub mod config;
 pub mod context;
+pub mod related;
 pub mod documents;
 pub mod eval;
 pub mod feedback;
