@@ -1,6 +1,7 @@
 //! The command line: `ghostline lsp | complete | model generate | eval | bench`.
 
 mod complete;
+mod index;
 mod model_generate;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ pub enum Command {
     Eval(crate::eval::EvalArgs),
     /// Latency replay and model throughput benchmarks.
     Bench(crate::bench::BenchArgs),
+    /// Build the workspace index of a folder and print its size, build time and memory.
+    Index(index::IndexArgs),
 }
 
 /// `ghostline lsp`.
@@ -176,6 +179,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => {
             crate::logging::init("warn", None)?;
             crate::bench::run(args)
+        }
+        Command::Index(args) => {
+            crate::logging::init("warn", None)?;
+            index::run(args)
         }
     }
 }

@@ -1,4 +1,13 @@
-//! Open documents: a Rope per document with its version and language.
+//! Open documents: a Rope per document with its version, language and syntax tree.
+//!
+//! The tree is kept up to date incrementally: each edit becomes a tree-sitter `InputEdit`
+//! (bytes and row/column points computed from the Rope; the edit itself is in chars) and the
+//! tree is reparsed from the old one, with a timeout. A failed parse leaves `tree = None` and
+//! everything keeps working as plain text.
+//!
+//! **Bounded cost:** documents over [`syntax::MAX_PARSE_BYTES`] are never parsed, and after a
+//! parse timeout the document stays plain text until its whole text is replaced (so a huge file
+//! does not cost a timeout on every keystroke).
 //!
 //! **Architecture invariant:** only the ordered sync layer (`lsp/sync.rs`) mutates the store, in
 //! message-arrival order; everyone else takes a [`Document`] snapshot (an O(1) Rope clone) and
@@ -10,7 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ropey::Rope;
 
-/// One open document. Cloning is cheap (the Rope shares its nodes).
+use crate::syntax::{self, InputEdit, Lang, SyntaxTree};
+
+/// One open document. Cloning is cheap (the Rope shares its nodes; a tree clone is a reference
+/// count).
 #[derive(Clone, Debug)]
 pub struct Document {
     /// The text.
@@ -19,6 +31,16 @@ pub struct Document {
     pub version: i32,
     /// The LSP language id (`rust`, `python`, ...).
     pub language_id: String,
+    /// The grammar for this document; `None` is plain text.
+    pub lang: Option<Lang>,
+    /// The syntax tree of `rope`, when `lang` is known and the last parse succeeded.
+    /// Invariant: when `Some`, it describes exactly the current `rope` (edits reparse at once,
+    /// or [`Document::edit`] leaves `tree_is_stale` set until [`Document::reparse`]).
+    pub tree: Option<SyntaxTree>,
+    /// Edits were applied to the tree's positions but not yet reparsed.
+    tree_is_stale: bool,
+    /// A parse timed out: stay plain text until the whole text is replaced.
+    parse_gave_up: bool,
     /// Where the latest edits happened (for recent-edit snippets).
     pub recent_edits: RecentEdits,
 }
@@ -68,31 +90,105 @@ pub struct TextEdit {
 }
 
 impl Document {
-    /// A new document.
+    /// A new document whose language comes from `language_id` alone.
     pub fn new(text: &str, version: i32, language_id: &str) -> Document {
-        Document {
+        Document::with_lang(
+            text,
+            version,
+            language_id,
+            Lang::from_language_id(language_id),
+        )
+    }
+
+    /// A new document opened from `uri`: the language comes from `language_id`, falling back to
+    /// the URI's file extension.
+    pub fn open(uri: &str, text: &str, version: i32, language_id: &str) -> Document {
+        Document::with_lang(text, version, language_id, Lang::detect(language_id, uri))
+    }
+
+    fn with_lang(text: &str, version: i32, language_id: &str, lang: Option<Lang>) -> Document {
+        let mut document = Document {
             rope: Rope::from_str(text),
             version,
             language_id: language_id.to_string(),
+            lang,
+            tree: None,
+            tree_is_stale: true,
+            parse_gave_up: false,
             recent_edits: RecentEdits::default(),
-        }
+        };
+        document.reparse();
+        document
     }
 
-    /// Applies one edit. Ranges are clamped to the text (the edge already validated them).
+    /// Applies one edit and brings the tree up to date.
     pub fn apply(&mut self, edit: &TextEdit) {
-        match &edit.range {
-            None => self.rope = Rope::from_str(&edit.text),
-            Some(range) => {
-                let len = self.rope.len_chars();
-                let start = range.start.min(len);
-                let end = range.end.clamp(start, len);
-                let line = self.rope.char_to_line(start);
-                let removed_lines = self.rope.char_to_line(end) - line;
-                let added_lines = Rope::from_str(&edit.text).len_lines() - 1;
-                self.recent_edits.record(line, removed_lines, added_lines);
-                self.rope.remove(start..end);
-                self.rope.insert(start, &edit.text);
-            }
+        self.edit(edit);
+        self.reparse();
+    }
+
+    /// Applies one edit to the text and to the tree's positions, without reparsing; call
+    /// [`Document::reparse`] after the last edit of a batch. Ranges are clamped to the text (the
+    /// edge already validated them).
+    pub fn edit(&mut self, edit: &TextEdit) {
+        let Some(range) = &edit.range else {
+            self.rope = Rope::from_str(&edit.text);
+            self.tree = None;
+            self.tree_is_stale = true;
+            self.parse_gave_up = false;
+            return;
+        };
+        let len = self.rope.len_chars();
+        let start = range.start.min(len);
+        let end = range.end.clamp(start, len);
+        let (start_byte, start_position) = syntax::point_at(&self.rope, start);
+        let (old_end_byte, old_end_position) = syntax::point_at(&self.rope, end);
+        let added_lines = edit.text.chars().filter(|&c| c == '\n').count();
+        self.recent_edits.record(
+            start_position.row,
+            old_end_position.row - start_position.row,
+            added_lines,
+        );
+        self.rope.remove(start..end);
+        self.rope.insert(start, &edit.text);
+        let new_end = start + edit.text.chars().count();
+        let (new_end_byte, new_end_position) = syntax::point_at(&self.rope, new_end);
+        if let Some(tree) = &mut self.tree {
+            tree.edit(&InputEdit {
+                start_byte,
+                old_end_byte,
+                new_end_byte,
+                start_position,
+                old_end_position,
+                new_end_position,
+            });
+        }
+        self.tree_is_stale = true;
+    }
+
+    /// Reparses after edits (incrementally from the edited old tree when there is one).
+    pub fn reparse(&mut self) {
+        if !self.tree_is_stale {
+            return;
+        }
+        self.tree_is_stale = false;
+        let Some(lang) = self.lang else {
+            self.tree = None;
+            return;
+        };
+        if self.parse_gave_up || self.rope.len_bytes() > syntax::MAX_PARSE_BYTES {
+            self.tree = None;
+            return;
+        }
+        let old_tree = self.tree.take();
+        self.tree = syntax::parse_rope(lang, &self.rope, old_tree.as_ref(), syntax::PARSE_TIMEOUT);
+        if self.tree.is_none() {
+            tracing::warn!(
+                ?lang,
+                bytes = self.rope.len_bytes(),
+                "no syntax tree for this document until its text is replaced; serving plain text"
+            );
+            self.parse_gave_up = true;
         }
     }
 }
@@ -132,6 +228,122 @@ impl DocumentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A seeded generator for the property test (xorshift64*), so failures reproduce.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "x", "é", "😀", "中文", " ", "\n", "\r\n", "    ", "{", "}", "(", ")", "[", "]", ";", ":",
+        ",", "\"", "'", "#", "//", "/*", "*/", "fn ", "def ", "let ", "if ", "return ", "= ", "1",
+        "a_b", "<div>", "</div>", "- ", "```", "\t", "ß", "\u{2028}", "\r",
+    ];
+
+    fn random_text(random: &mut Random) -> String {
+        (0..random.below(4))
+            .map(|_| PIECES[random.below(PIECES.len())])
+            .collect()
+    }
+
+    fn fresh_sexp(lang: Lang, rope: &Rope) -> String {
+        let tree = syntax::parse_str(lang, &rope.to_string()).expect("a small text parses");
+        tree.root_node().to_sexp()
+    }
+
+    #[test]
+    fn incremental_parse_equals_fresh_parse_under_random_edits() {
+        let seeds = [
+            (Lang::Rust, "fn main() {\n    let s = \"héllo\";\n}\n"),
+            (Lang::Python, "def f(x):\n    return x  # é\n"),
+            (Lang::JavaScript, "function f() { return <a>{1}</a>; }\n"),
+            (Lang::TypeScript, "let x: number = 1;\n"),
+            (Lang::Tsx, "const a = <b>😀</b>;\n"),
+            (Lang::Go, "package main\n\nfunc main() {}\n"),
+            (Lang::C, "int main(void) { return 0; }\n"),
+            (Lang::Cpp, "struct A { int f(); };\n"),
+            (Lang::Java, "class A { void f() {} }\n"),
+            (Lang::Markdown, "# Titre\n\nDu texte.\n\n```\ncode\n```\n"),
+            (Lang::Json, "{\"a\": [1, \"ü\"]}\n"),
+            (Lang::Bash, "echo \"$x\" # 中\n"),
+            (Lang::Toml, "[a]\nb = \"c\"\n"),
+        ];
+        let mut random = Random(0x9E37_79B9_7F4A_7C15);
+        for (lang, text) in seeds {
+            let mut document = Document::new(text, 1, lang.language_id());
+            assert_eq!(document.lang, Some(lang));
+            for step in 0..150 {
+                // Mostly single edits; every few steps a batch reparsed once (as didChange does).
+                let batch = if step % 5 == 0 {
+                    1 + random.below(3)
+                } else {
+                    1
+                };
+                for _ in 0..batch {
+                    let len = document.rope.len_chars();
+                    let start = random.below(len + 1);
+                    let end = (start + random.below(6)).min(len);
+                    document.edit(&TextEdit {
+                        range: Some(start..end),
+                        text: random_text(&mut random),
+                    });
+                }
+                document.reparse();
+                let tree = document
+                    .tree
+                    .as_ref()
+                    .expect("small documents always parse");
+                let expected = fresh_sexp(lang, &document.rope);
+                assert_eq!(
+                    tree.root_node().to_sexp(),
+                    expected,
+                    "{lang:?} step {step}: {:?}",
+                    document.rope.to_string()
+                );
+                assert_eq!(tree.root_node().end_byte(), document.rope.len_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_languages_fall_back_to_the_extension_or_plain_text() {
+        let document = Document::open("file:///p/a.py", "x = 1\n", 1, "plaintext");
+        assert_eq!(document.lang, Some(Lang::Python));
+        assert!(document.tree.is_some());
+        let mut plain = Document::open("file:///p/notes.txt", "hello", 1, "plaintext");
+        assert_eq!(plain.lang, None);
+        plain.apply(&TextEdit {
+            range: Some(5..5),
+            text: " world".into(),
+        });
+        assert!(plain.tree.is_none());
+        assert_eq!(plain.rope.to_string(), "hello world");
+    }
+
+    #[test]
+    fn a_full_replacement_reparses_from_scratch() {
+        let mut document = Document::new("fn a() {}", 1, "rust");
+        document.apply(&TextEdit {
+            range: None,
+            text: "struct B;".into(),
+        });
+        let tree = document.tree.as_ref().unwrap();
+        assert_eq!(
+            tree.root_node().to_sexp(),
+            "(source_file (struct_item name: (type_identifier)))"
+        );
+    }
 
     #[test]
     fn edits_apply_in_order_and_full_sync_replaces() {

@@ -8,11 +8,13 @@ pub mod config;
 pub mod context;
 pub mod related;
 pub mod documents;
+pub mod index;
 pub mod eval;
 pub mod feedback;
 pub mod logging;
 pub mod lsp;
 pub mod model;
+pub mod syntax;
 #[cfg(test)]
 mod test_model;
 pub mod text;

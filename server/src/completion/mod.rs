@@ -20,6 +20,7 @@ use ropey::Rope;
 use serde::Serialize;
 
 use crate::context::{self, WindowSizes};
+use crate::related::{self, Snippet};
 use crate::model::{
     CancelFlag, CompletionModel, FinishReason, GenerateRequest, GenerateTimings, ModelCallError,
     Sampling,
@@ -135,6 +136,8 @@ pub struct CompletionOutcome {
     pub raw_completions: Vec<String>,
     /// Why each raw completion ended.
     pub finish_reasons: Vec<FinishReason>,
+    /// The extra snippets that went into the prompt (above the prefix), best first.
+    pub snippets: Vec<Snippet>,
 }
 
 impl CompletionOutcome {
@@ -169,6 +172,10 @@ pub enum CompletionError {
 /// Tokens kept free for the FIM special tokens around the prompt.
 const PROMPT_OVERHEAD_TOKENS: usize = 8;
 
+/// The share of the prompt budget extra snippets may take (the anchors' split: prefix ~35 %,
+/// suffix ~15 %, the rest extra context). What they leave unused goes to the prefix and suffix.
+const SNIPPET_SHARE_PERCENT: usize = 50;
+
 /// Runs the pipeline on a whole document given as text, with the cursor at `char_offset`.
 pub fn complete_text(
     model: &mut dyn CompletionModel,
@@ -200,6 +207,32 @@ pub fn complete_rope(
     config: &CompletionConfig,
     cancel: &CancelFlag,
 ) -> Result<CompletionOutcome, CompletionError> {
+    complete_rope_with_snippets(
+        model,
+        rope,
+        cursor,
+        language_id,
+        trigger,
+        config,
+        cancel,
+        Vec::new(),
+    )
+}
+
+/// [`complete_rope`] with extra snippets (other files, recent edits, definitions: see
+/// `crate::related`), which get up to [`SNIPPET_SHARE_PERCENT`] of the prompt budget, most
+/// relevant first, and go above the prefix.
+#[allow(clippy::too_many_arguments)]
+pub fn complete_rope_with_snippets(
+    model: &mut dyn CompletionModel,
+    rope: &Rope,
+    cursor: usize,
+    language_id: &str,
+    trigger: Trigger,
+    config: &CompletionConfig,
+    cancel: &CancelFlag,
+    snippets: Vec<Snippet>,
+) -> Result<CompletionOutcome, CompletionError> {
     let started = Instant::now();
     if cursor > rope.len_chars() {
         return Err(CompletionError::CursorOutOfRange {
@@ -216,6 +249,7 @@ pub fn complete_rope(
         prompt_tokens: 0,
         raw_completions: Vec::new(),
         finish_reasons: Vec::new(),
+        snippets: Vec::new(),
     };
     let TriggerDecision::Suggest(shape) = outcome.decision else {
         outcome.timings.total_ms = ms_since(started);
@@ -237,9 +271,26 @@ pub fn complete_rope(
         .max(16);
     {
         let model_ref: &dyn CompletionModel = &*model;
-        context::fit_to_token_budget(&mut prompt, prompt_budget, &|text| {
-            model_ref.count_tokens(text)
-        });
+        let count_tokens = |text: &str| model_ref.count_tokens(text);
+        let mut snippet_text = String::new();
+        if !snippets.is_empty() {
+            let share = prompt_budget * SNIPPET_SHARE_PERCENT / 100;
+            outcome.snippets = related::fit_to_budget(snippets, language_id, share, &count_tokens);
+            snippet_text = related::render(&outcome.snippets, language_id);
+        }
+        let snippet_tokens = if snippet_text.is_empty() {
+            0
+        } else {
+            count_tokens(&snippet_text)
+        };
+        context::fit_to_token_budget(
+            &mut prompt,
+            prompt_budget.saturating_sub(snippet_tokens),
+            &count_tokens,
+        );
+        if !snippet_text.is_empty() {
+            prompt.prefix.insert_str(0, &snippet_text);
+        }
     }
     outcome.timings.context_ms = ms_since(context_started);
 

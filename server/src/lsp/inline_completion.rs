@@ -15,13 +15,15 @@ use tower_lsp_server::ls_types::{
 
 use super::ext::{LastCompletion, TimingsNotification, TimingsParams};
 use super::server::Backend;
-use super::{from_proto, guard, to_proto};
+use super::{from_proto, guard, to_proto, workspace_index};
+use crate::related::Snippet;
 use crate::completion::cache::{CacheKeyText, CachedItem};
 use crate::completion::debounce::debounce;
 use crate::completion::inflight::Ticket;
 use crate::completion::suggestions::SuggestionRecord;
 use crate::completion::{
-    CompletionItem, StageTimings, Trigger, TriggerDecision, complete_rope, ms_since, trigger,
+    CompletionItem, StageTimings, Trigger, TriggerDecision, complete_rope_with_snippets, ms_since,
+    trigger,
 };
 use crate::config::ServerConfig;
 use crate::documents::Document;
@@ -43,6 +45,7 @@ struct Answer {
     model_called: bool,
     outcome: &'static str,
     reason: Option<String>,
+    snippets: Vec<Snippet>,
 }
 
 impl Answer {
@@ -53,6 +56,7 @@ impl Answer {
             model_called: false,
             outcome,
             reason: Some(reason.into()),
+            snippets: Vec::new(),
         }
     }
 }
@@ -253,12 +257,24 @@ impl Backend {
         let language_id = document.language_id.clone();
         let completion_config = config.completion.clone();
         let cancel = ticket.cancel.clone();
+        let snippet_inputs = workspace_index::snippet_inputs(shared);
+        let snippet_uri = uri.to_string();
+        let snippet_document = document.clone();
         let job = shared.worker.run(move |model| {
             let queue_ms = ms_since(queued);
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms));
             }
-            complete_rope(
+            // Counted in the context stage: choosing snippets is part of building the prompt.
+            let snippets_started = std::time::Instant::now();
+            let snippets = workspace_index::extra_snippets(
+                &snippet_inputs,
+                &snippet_uri,
+                &snippet_document,
+                cursor,
+            );
+            let snippets_ms = ms_since(snippets_started);
+            complete_rope_with_snippets(
                 model,
                 &rope,
                 cursor,
@@ -266,8 +282,12 @@ impl Backend {
                 trigger,
                 &completion_config,
                 &cancel,
+                snippets,
             )
-            .map(|outcome| (Some(outcome), queue_ms))
+            .map(|mut outcome| {
+                outcome.timings.context_ms += snippets_ms;
+                (Some(outcome), queue_ms)
+            })
         });
         let (outcome, queue_ms) = match job.await {
             Ok(Ok(result)) => result,
@@ -317,6 +337,7 @@ impl Backend {
             model_called: true,
             outcome: outcome_name,
             reason,
+            snippets: outcome.snippets,
         })
     }
 
@@ -365,6 +386,7 @@ impl Backend {
             reason: answer.reason.clone(),
             items,
             timings_ms: timings.clone(),
+            prompt_snippets: answer.snippets.clone(),
         });
         drop(stats);
         let working_ms = timings.working_ms();
@@ -409,5 +431,6 @@ fn cached_answer(cursor: usize, items: Vec<CachedItem>) -> Answer {
         model_called: false,
         outcome: "completed",
         reason: None,
+        snippets: Vec::new(),
     }
 }

@@ -90,7 +90,7 @@ fn did_open(shared: &Shared, params: Option<&Value>) {
     let item = params.text_document;
     let uri = item.uri.as_str().to_string();
     shared.in_flight.cancel_for_edit(&uri);
-    let document = Document::new(&item.text, item.version, &item.language_id);
+    let document = Document::open(&uri, &item.text, item.version, &item.language_id);
     tracing::debug!(%uri, version = item.version, chars = document.rope.len_chars(), "didOpen");
     shared.documents.lock().insert(uri, document);
 }
@@ -123,11 +123,13 @@ fn did_change(shared: &Shared, params: Option<&Value>) {
                 }
             },
         };
-        document.apply(&TextEdit {
+        document.edit(&TextEdit {
             range,
             text: change.text,
         });
     }
+    // One (incremental) reparse for the whole batch of changes.
+    document.reparse();
     document.version = params.text_document.version;
 }
 
