@@ -86,8 +86,8 @@ impl Default for IndexLimits {
         IndexLimits {
             max_files: 20_000,
             max_file_bytes: 1024 * 1024,
-            max_definitions: 200_000,
-            max_text_bytes: 48 * 1024 * 1024,
+            max_definitions: 100_000,
+            max_text_bytes: 24 * 1024 * 1024,
             max_definition_chars: 1_200,
             max_definition_lines: 24,
         }
@@ -123,7 +123,7 @@ pub struct WorkspaceIndex {
     root: PathBuf,
     limits: IndexLimits,
     files: HashMap<PathBuf, Vec<Arc<Definition>>>,
-    by_name: HashMap<String, Vec<(PathBuf, Arc<Definition>)>>,
+    by_name: HashMap<String, Vec<(Arc<Path>, Arc<Definition>)>>,
     stats: IndexStats,
 }
 
@@ -180,6 +180,7 @@ impl WorkspaceIndex {
             self.stats.skipped_full += 1;
             return Err(Skipped::Full);
         }
+        let shared_path: Arc<Path> = Arc::from(path);
         let mut stored = Vec::with_capacity(definitions.len());
         for extracted in definitions {
             let text = bounded_definition_text(&extracted.text, &self.limits);
@@ -203,7 +204,7 @@ impl WorkspaceIndex {
             self.by_name
                 .entry(definition.name.clone())
                 .or_default()
-                .push((path.to_path_buf(), definition.clone()));
+                .push((shared_path.clone(), definition.clone()));
             stored.push(definition);
         }
         self.stats.files += 1;
@@ -221,7 +222,7 @@ impl WorkspaceIndex {
             self.stats.definitions -= 1;
             self.stats.text_bytes -= definition.text.len();
             if let Some(entries) = self.by_name.get_mut(&definition.name) {
-                entries.retain(|(file, _)| file != path);
+                entries.retain(|(file, _)| &**file != path);
                 if entries.is_empty() {
                     self.by_name.remove(&definition.name);
                 }
@@ -261,9 +262,9 @@ impl WorkspaceIndex {
             let Some(entries) = self.by_name.get(name) else {
                 continue;
             };
-            let mut candidates: Vec<&(PathBuf, Arc<Definition>)> = entries
+            let mut candidates: Vec<&(Arc<Path>, Arc<Definition>)> = entries
                 .iter()
-                .filter(|(path, _)| Some(path.as_path()) != exclude)
+                .filter(|(path, _)| Some(&**path) != exclude)
                 .collect();
             // Deterministic: types before functions before the rest, then by path and line.
             candidates.sort_by(|(path_a, a), (path_b, b)| {
