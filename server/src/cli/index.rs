@@ -88,8 +88,17 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let peak_rss_kib = memory_kib("VmHWM");
 
     for name in &args.lookup {
-        for snippet in handle.read().definitions_for(std::slice::from_ref(name), None, 8, 100_000) {
-            eprintln!("== {}:{} ({:?})\n{}", snippet.path, snippet.start_line + 1, snippet.kind, snippet.text);
+        for snippet in handle
+            .read()
+            .definitions_for(std::slice::from_ref(name), None, 8, 100_000)
+        {
+            eprintln!(
+                "== {}:{} ({:?})\n{}",
+                snippet.path,
+                snippet.start_line + 1,
+                snippet.kind,
+                snippet.text
+            );
         }
     }
     let snippets = match &args.snippets {
@@ -111,8 +120,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
 }
 
 fn time_snippets(file: &Path) -> anyhow::Result<SnippetTimings> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let extension = file.extension().map(|e| e.to_owned());
     let folder = file.parent().unwrap_or(Path::new("."));
     let mut others: Vec<(String, Rope)> = Vec::new();

@@ -238,7 +238,13 @@ mod tests {
             .iter()
             .map(|d| {
                 let first_line = d.text.lines().next().unwrap_or_default();
-                format!("{:?} {} @{}: {}", d.kind, d.name, d.line, first_line.trim_end())
+                format!(
+                    "{:?} {} @{}: {}",
+                    d.kind,
+                    d.name,
+                    d.line,
+                    first_line.trim_end()
+                )
             })
             .collect();
         expected.assert_eq(&described.join("\n"));
@@ -247,7 +253,11 @@ mod tests {
     #[test]
     fn every_query_compiles() {
         for lang in Lang::ALL {
-            assert_eq!(query(lang).is_some(), query_source(lang).is_some(), "{lang:?}");
+            assert_eq!(
+                query(lang).is_some(),
+                query_source(lang).is_some(),
+                "{lang:?}"
+            );
         }
     }
 
@@ -349,15 +359,27 @@ mod tests {
                 Trait B @3: interface B {}
                 Enum E @4: enum E { X }"#]],
         );
-        check("a.sh", "greet() {\n  echo hi\n}\n", expect!["Function greet @0: greet() {"]);
+        check(
+            "a.sh",
+            "greet() {\n  echo hi\n}\n",
+            expect!["Function greet @0: greet() {"],
+        );
     }
 
     #[test]
     fn unsupported_and_broken_files_degrade() {
-        assert!(TreeSitterExtractor.extract(Path::new("a.md"), "# Title\n").is_empty());
+        assert!(
+            TreeSitterExtractor
+                .extract(Path::new("a.md"), "# Title\n")
+                .is_empty()
+        );
         assert!(!TreeSitterExtractor.handles(Path::new("notes.txt")));
         assert!(TreeSitterExtractor.handles(Path::new("src/lib.rs")));
         // A definition before broken code is still found.
-        check("b.rs", "fn ok() {}\nfn broken( {\n", expect!["Function ok @0: fn ok() {}"]);
+        check(
+            "b.rs",
+            "fn ok() {}\nfn broken( {\n",
+            expect!["Function ok @0: fn ok() {}"],
+        );
     }
 }

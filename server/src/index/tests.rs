@@ -52,7 +52,10 @@ fn spawn(root: &Path, limits: IndexLimits) -> (IndexHandle, Arc<Mutex<Vec<IndexE
 }
 
 fn idle(handle: &IndexHandle) {
-    assert!(handle.wait_idle(Duration::from_secs(60)), "index thread stuck");
+    assert!(
+        handle.wait_idle(Duration::from_secs(60)),
+        "index thread stuck"
+    );
 }
 
 /// `relative/path: name` of every definition, sorted.
@@ -71,10 +74,19 @@ fn names(handle: &IndexHandle) -> Vec<String> {
 fn sample_workspace(name: &str) -> TempWorkspace {
     let workspace = TempWorkspace::new(name);
     workspace.write(".gitignore", "target/\n*.generated.rs\n");
-    workspace.write("src/lib.rs", "pub struct Config { pub depth: u32 }\npub fn load() -> Config { Config { depth: 1 } }\n");
+    workspace.write(
+        "src/lib.rs",
+        "pub struct Config { pub depth: u32 }\npub fn load() -> Config { Config { depth: 1 } }\n",
+    );
     workspace.write("src/util/.gitignore", "scratch.py\n");
-    workspace.write("src/util/helpers.py", "def slugify(text):\n    return text.lower()\n");
-    workspace.write("src/util/scratch.py", "def ignored_by_nested_rule():\n    pass\n");
+    workspace.write(
+        "src/util/helpers.py",
+        "def slugify(text):\n    return text.lower()\n",
+    );
+    workspace.write(
+        "src/util/scratch.py",
+        "def ignored_by_nested_rule():\n    pass\n",
+    );
     workspace.write("src/schema.generated.rs", "pub struct Generated;\n");
     workspace.write("target/debug/build.rs", "fn ignored_build_output() {}\n");
     workspace.write(".hidden/secret.rs", "fn hidden() {}\n");
@@ -91,15 +103,29 @@ fn the_build_respects_gitignore_hidden_binary_and_unsupported_files() {
     idle(&handle);
     assert_eq!(
         names(&handle),
-        ["src/lib.rs: Config", "src/lib.rs: load", "src/util/helpers.py: slugify"]
+        [
+            "src/lib.rs: Config",
+            "src/lib.rs: load",
+            "src/util/helpers.py: slugify"
+        ]
     );
     let events = events.lock().unwrap();
-    assert_eq!(events.first(), Some(&IndexEvent::BuildStarted { files: 3 }), "{events:?}");
-    let Some(IndexEvent::BuildFinished { stats, limits_hit, .. }) = events.last() else {
+    assert_eq!(
+        events.first(),
+        Some(&IndexEvent::BuildStarted { files: 3 }),
+        "{events:?}"
+    );
+    let Some(IndexEvent::BuildFinished {
+        stats, limits_hit, ..
+    }) = events.last()
+    else {
         panic!("no BuildFinished: {events:?}");
     };
     // src/blob.rs was walked (its name says Rust) but is binary: no entry.
-    assert_eq!((stats.files, stats.definitions, stats.skipped_full), (2, 3, 0));
+    assert_eq!(
+        (stats.files, stats.definitions, stats.skipped_full),
+        (2, 3, 0)
+    );
     assert!(limits_hit.is_empty(), "{limits_hit:?}");
 }
 
@@ -116,9 +142,18 @@ fn a_save_updates_definitions_and_deleted_files_drop_out() {
     idle(&handle);
     assert_eq!(
         names(&handle),
-        ["src/lib.rs: Settings", "src/lib.rs: load", "src/util/helpers.py: slugify"]
+        [
+            "src/lib.rs: Settings",
+            "src/lib.rs: load",
+            "src/util/helpers.py: slugify"
+        ]
     );
-    assert!(handle.read().definitions_for(&["Config".into()], None, 4, 10_000).is_empty());
+    assert!(
+        handle
+            .read()
+            .definitions_for(&["Config".into()], None, 4, 10_000)
+            .is_empty()
+    );
 
     // A new file, a new ignored file (not indexed), then deletions (a file and a folder).
     let created = workspace.write("src/new.rs", "pub enum Mode { Fast }\n");
@@ -138,9 +173,15 @@ fn a_save_updates_definitions_and_deleted_files_drop_out() {
 fn caps_bound_files_and_definitions_and_say_so() {
     let workspace = TempWorkspace::new("caps");
     for n in 0..5 {
-        workspace.write(&format!("f{n}.rs"), format!("fn a{n}() {{}}\nfn b{n}() {{}}\n"));
+        workspace.write(
+            &format!("f{n}.rs"),
+            format!("fn a{n}() {{}}\nfn b{n}() {{}}\n"),
+        );
     }
-    workspace.write("big.rs", format!("fn big() {{}}\n{}", "// filler\n".repeat(200)));
+    workspace.write(
+        "big.rs",
+        format!("fn big() {{}}\n{}", "// filler\n".repeat(200)),
+    );
     let limits = IndexLimits {
         max_files: 3,
         max_file_bytes: 1000,
@@ -154,7 +195,13 @@ fn caps_bound_files_and_definitions_and_say_so() {
     // f0 and f1 give 4 definitions, f2 only one more (the definition cap of 5).
     assert_eq!(
         names(&handle),
-        ["f0.rs: a0", "f0.rs: b0", "f1.rs: a1", "f1.rs: b1", "f2.rs: a2"]
+        [
+            "f0.rs: a0",
+            "f0.rs: b0",
+            "f1.rs: a1",
+            "f1.rs: b1",
+            "f2.rs: a2"
+        ]
     );
     let events = events.lock().unwrap();
     let Some(IndexEvent::BuildFinished { limits_hit, .. }) = events.last() else {
@@ -175,17 +222,23 @@ fn caps_bound_files_and_definitions_and_say_so() {
     let f0 = workspace.write("f0.rs", "fn renamed() {}\n");
     handle.send(IndexCommand::Update(f0));
     idle(&handle);
-    assert_eq!(names(&handle), ["f0.rs: renamed", "f1.rs: a1", "f1.rs: b1", "f2.rs: a2"]);
+    assert_eq!(
+        names(&handle),
+        ["f0.rs: renamed", "f1.rs: a1", "f1.rs: b1", "f2.rs: a2"]
+    );
     // Only f9: the walk itself stopped at 3 files, so the build refused none.
     assert_eq!(handle.read().stats().skipped_full, 1);
 }
 
 #[test]
 fn definitions_for_ranks_by_name_order_excludes_the_current_file_and_bounds_size() {
-    let mut index = WorkspaceIndex::new(PathBuf::from("/ws"), IndexLimits {
-        max_definition_lines: 3,
-        ..IndexLimits::default()
-    });
+    let mut index = WorkspaceIndex::new(
+        PathBuf::from("/ws"),
+        IndexLimits {
+            max_definition_lines: 3,
+            ..IndexLimits::default()
+        },
+    );
     let definition = |name: &str, kind, line, text: &str| ExtractedDefinition {
         name: name.to_string(),
         kind,
@@ -196,7 +249,12 @@ fn definitions_for_ranks_by_name_order_excludes_the_current_file_and_bounds_size
         .replace_file(
             Path::new("/ws/src/model.rs"),
             vec![
-                definition("Model", DefinitionKind::Type, 0, "pub struct Model {\n    a: u32,\n    b: u32,\n    c: u32,\n}\n"),
+                definition(
+                    "Model",
+                    DefinitionKind::Type,
+                    0,
+                    "pub struct Model {\n    a: u32,\n    b: u32,\n    c: u32,\n}\n",
+                ),
                 definition("run", DefinitionKind::Function, 7, "pub fn run() {}\n"),
             ],
         )
@@ -204,7 +262,12 @@ fn definitions_for_ranks_by_name_order_excludes_the_current_file_and_bounds_size
     index
         .replace_file(
             Path::new("/ws/src/main.rs"),
-            vec![definition("run", DefinitionKind::Function, 0, "fn run() { main_body(); }\n")],
+            vec![definition(
+                "run",
+                DefinitionKind::Function,
+                0,
+                "fn run() { main_body(); }\n",
+            )],
         )
         .unwrap();
     let found = index.definitions_for(
@@ -225,6 +288,15 @@ fn definitions_for_ranks_by_name_order_excludes_the_current_file_and_bounds_size
             "src/model.rs:0 0.250 \"pub struct Model {\\n    a: u32,\\n    b: u32,\\n\"",
         ]
     );
-    assert_eq!(index.definitions_for(&["Model".into()], None, 4, 10).len(), 0, "over the char budget");
-    assert_eq!(index.definitions_for(&["run".into(), "Model".into()], None, 1, 10_000).len(), 1);
+    assert_eq!(
+        index.definitions_for(&["Model".into()], None, 4, 10).len(),
+        0,
+        "over the char budget"
+    );
+    assert_eq!(
+        index
+            .definitions_for(&["run".into(), "Model".into()], None, 1, 10_000)
+            .len(),
+        1
+    );
 }

@@ -110,9 +110,10 @@ fn run(
         match command {
             IndexCommand::Build => {
                 let started = Instant::now();
-                let walked = walk::source_files(&root, limits.max_files, limits.max_file_bytes, &|path| {
-                    extractor.handles(path)
-                });
+                let walked =
+                    walk::source_files(&root, limits.max_files, limits.max_file_bytes, &|path| {
+                        extractor.handles(path)
+                    });
                 *write() = WorkspaceIndex::new(root.clone(), limits.clone());
                 let total = walked.files.len();
                 on_event(IndexEvent::BuildStarted { files: total });
@@ -128,7 +129,10 @@ fn run(
                     }
                     if last_report.elapsed() >= Duration::from_millis(200) {
                         last_report = Instant::now();
-                        on_event(IndexEvent::BuildProgress { done: done + 1, total });
+                        on_event(IndexEvent::BuildProgress {
+                            done: done + 1,
+                            total,
+                        });
                     }
                 }
                 let stats = write().stats();

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tower_lsp_server::ls_types::{
-    DidChangeWatchedFilesParams, FileChangeType, InitializeParams, ProgressToken, Registration,
-    Uri,
+    DidChangeWatchedFilesParams, FileChangeType, InitializeParams, ProgressToken, Registration, Uri,
 };
 use tower_lsp_server::{Bounded, NotCancellable, OngoingProgress};
 
@@ -64,7 +63,10 @@ pub fn on_initialize(shared: &Shared, params: &InitializeParams) {
         .and_then(|workspace| workspace.did_change_watched_files.as_ref())
         .and_then(|watched| watched.dynamic_registration)
         .unwrap_or(false);
-    shared.index.dynamic_watchers.store(dynamic, Ordering::SeqCst);
+    shared
+        .index
+        .dynamic_watchers
+        .store(dynamic, Ordering::SeqCst);
     tracing::info!(root = ?root, dynamic_watchers = dynamic, "workspace");
     *shared.index.root.lock().unwrap_or_else(|p| p.into_inner()) = root;
 }
@@ -231,7 +233,11 @@ pub fn extra_snippets(
     cursor: usize,
 ) -> Vec<Snippet> {
     let display = |uri: &str| display_path(uri, inputs.root.as_deref());
-    let paths: Vec<String> = inputs.documents.iter().map(|(uri, _)| display(uri)).collect();
+    let paths: Vec<String> = inputs
+        .documents
+        .iter()
+        .map(|(uri, _)| display(uri))
+        .collect();
     let edits: Vec<Vec<usize>> = inputs
         .documents
         .iter()

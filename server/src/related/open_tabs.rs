@@ -89,9 +89,17 @@ pub fn related(
     for document in others {
         let lines = document_lines(document.rope, config.max_scan_lines);
         if let Some((window, score)) = best_window(&lines, &reference, config.window_lines) {
-            candidates.push(snippet(document, window, score, SnippetKind::OpenDocument, config));
+            candidates.push(snippet(
+                document,
+                window,
+                score,
+                SnippetKind::OpenDocument,
+                config,
+            ));
         }
-        candidates.extend(recent_edit_windows(document, &lines, &reference, None, config));
+        candidates.extend(recent_edit_windows(
+            document, &lines, &reference, None, config,
+        ));
     }
     // The current document: recent edits away from the cursor only.
     let near_cursor = cursor_line.saturating_sub(config.reference_lines)
@@ -135,7 +143,11 @@ pub fn related(
 /// The text of each line (at most `max_lines`), without the empty "line" ropey reports after
 /// a final line break.
 fn document_lines(rope: &Rope, max_lines: usize) -> Vec<String> {
-    let mut lines: Vec<String> = rope.lines().take(max_lines).map(|line| line.to_string()).collect();
+    let mut lines: Vec<String> = rope
+        .lines()
+        .take(max_lines)
+        .map(|line| line.to_string())
+        .collect();
     if lines.last().is_some_and(String::is_empty) {
         lines.pop();
     }
@@ -182,8 +194,15 @@ fn best_window(
         }
         if end + 1 >= window {
             let union = reference.len() + counts.len() - shared;
-            let score = if union == 0 { 0.0 } else { shared as f64 / union as f64 };
-            if best.as_ref().is_none_or(|(_, best_score)| score > *best_score) {
+            let score = if union == 0 {
+                0.0
+            } else {
+                shared as f64 / union as f64
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(_, best_score)| score > *best_score)
+            {
                 best = Some((end + 1 - window..end + 1, score));
             }
         }
@@ -207,7 +226,10 @@ fn recent_edit_windows(
         let start = line.saturating_sub(config.window_lines / 2);
         let end = (start + config.window_lines).min(lines.len());
         let window = start..end;
-        if exclude.as_ref().is_some_and(|exclude| overlap(exclude, &window)) {
+        if exclude
+            .as_ref()
+            .is_some_and(|exclude| overlap(exclude, &window))
+        {
             continue;
         }
         let words: HashSet<&str> = lines[window.clone()]
@@ -215,7 +237,13 @@ fn recent_edit_windows(
             .flat_map(|line| tokens::meaningful_identifiers(line))
             .collect();
         let score = jaccard(reference, &words);
-        windows.push(snippet(document, window, score, SnippetKind::RecentEdit, config));
+        windows.push(snippet(
+            document,
+            window,
+            score,
+            SnippetKind::RecentEdit,
+            config,
+        ));
     }
     windows
 }
@@ -223,7 +251,11 @@ fn recent_edit_windows(
 fn jaccard(a: &HashSet<&str>, b: &HashSet<&str>) -> f64 {
     let shared = a.intersection(b).count();
     let union = a.len() + b.len() - shared;
-    if union == 0 { 0.0 } else { shared as f64 / union as f64 }
+    if union == 0 {
+        0.0
+    } else {
+        shared as f64 / union as f64
+    }
 }
 
 fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
@@ -242,7 +274,10 @@ fn snippet(
     let end = rope.line_to_char(window.end.min(rope.len_lines()));
     Snippet {
         path: document.path.to_string(),
-        text: bounded_lines(&rope.slice(start..end).to_string(), config.max_snippet_chars),
+        text: bounded_lines(
+            &rope.slice(start..end).to_string(),
+            config.max_snippet_chars,
+        ),
         score,
         kind,
         start_line: window.start,

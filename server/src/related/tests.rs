@@ -184,9 +184,13 @@ fn insert(cache: &mut Cache, entry: Entry) {
 fn windows_of_one_document_never_overlap_and_the_count_is_bounded() {
     let mut fixture = String::from("//- src/big.rs rust edits=2,3,40\n");
     for n in 0..60 {
-        fixture.push_str(&format!("fn shared_name_{}() {{ alpha(); beta(); gamma(); }}\n", n % 3));
+        fixture.push_str(&format!(
+            "fn shared_name_{}() {{ alpha(); beta(); gamma(); }}\n",
+            n % 3
+        ));
     }
-    fixture.push_str("//- src/cur.rs rust\nfn go() { alpha(); beta(); gamma(); shared_name_1(); $0\n");
+    fixture
+        .push_str("//- src/cur.rs rust\nfn go() { alpha(); beta(); gamma(); shared_name_1(); $0\n");
     let (files, current, cursor) = parse_fixture(&fixture);
     let sources = sources(&files);
     let config = SnippetConfig {
@@ -200,14 +204,19 @@ fn windows_of_one_document_never_overlap_and_the_count_is_bounded() {
         .iter()
         .map(|s| s.start_line..s.start_line + s.text.lines().count())
         .collect();
-    assert!(ranges[0].end <= ranges[1].start || ranges[1].end <= ranges[0].start, "{ranges:?}");
+    assert!(
+        ranges[0].end <= ranges[1].start || ranges[1].end <= ranges[0].start,
+        "{ranges:?}"
+    );
 }
 
 #[test]
 fn max_files_bounds_the_documents_considered() {
     let mut fixture = String::new();
     for n in 0..5 {
-        fixture.push_str(&format!("//- src/f{n}.rs rust\nfn helper() {{ widget(); gadget(); }}\n"));
+        fixture.push_str(&format!(
+            "//- src/f{n}.rs rust\nfn helper() {{ widget(); gadget(); }}\n"
+        ));
     }
     fixture.push_str("//- src/cur.rs rust\nfn go() { widget(); gadget(); $0\n");
     let (files, current, cursor) = parse_fixture(&fixture);
@@ -243,7 +252,10 @@ fn sample(path: &str, score: f64, lines: usize) -> Snippet {
 
 #[test]
 fn rendering_marks_each_file_in_the_languages_comment_and_puts_the_best_last() {
-    let snippets = vec![sample("src/best.rs", 0.9, 1), sample("src/worse.rs", 0.2, 2)];
+    let snippets = vec![
+        sample("src/best.rs", 0.9, 1),
+        sample("src/worse.rs", 0.2, 2),
+    ];
     expect![[r#"
         // Path: src/worse.rs
         line 0
@@ -279,19 +291,33 @@ fn the_budget_keeps_the_best_and_cuts_a_long_snippet_to_its_first_lines() {
         sample("c.rs", 0.1, 3),
     ];
     let kept = fit_to_budget(snippets, "rust", 20, &count);
-    let described: Vec<(String, usize)> =
-        kept.iter().map(|s| (s.path.clone(), s.text.lines().count())).collect();
+    let described: Vec<(String, usize)> = kept
+        .iter()
+        .map(|s| (s.path.clone(), s.text.lines().count()))
+        .collect();
     // b (5 lines + header + blank = 7), a cut from 40 to 10 lines (12), c does not fit (5 > 1).
-    assert_eq!(described, [("b.rs".to_string(), 5), ("a.rs".to_string(), 10)]);
+    assert_eq!(
+        described,
+        [("b.rs".to_string(), 5), ("a.rs".to_string(), 10)]
+    );
     assert!(fit_to_budget(vec![sample("a.rs", 1.0, 3)], "json", 100, &count).is_empty());
 }
 
 #[test]
 fn identifiers_near_the_cursor_come_nearest_first() {
-    let fixture =
-        "use crate::far_away;\nlet config = load_config();\nlet parsed = parse(config, &input);$0\nrender(parsed)\n";
+    let fixture = "use crate::far_away;\nlet config = load_config();\nlet parsed = parse(config, &input);$0\nrender(parsed)\n";
     let rope = Rope::from_str(&fixture.replacen("$0", "", 1));
     let cursor = rope.byte_to_char(fixture.find("$0").unwrap());
     let names = identifiers_near(&rope, cursor, 1, 1);
-    assert_eq!(names, ["parsed", "parse", "config", "input", "load_config", "render"]);
+    assert_eq!(
+        names,
+        [
+            "parsed",
+            "parse",
+            "config",
+            "input",
+            "load_config",
+            "render"
+        ]
+    );
 }
