@@ -2,6 +2,7 @@
 
 mod complete;
 mod feedback;
+mod index;
 mod model_generate;
 mod model_info;
 mod stats;
@@ -48,6 +49,8 @@ pub enum Command {
         #[command(subcommand)]
         command: feedback::FeedbackCommand,
     },
+    /// Build the workspace index of a folder and print its size, build time and memory.
+    Index(index::IndexArgs),
 }
 
 /// `ghostline lsp`.
@@ -207,6 +210,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Feedback { command } => {
             crate::logging::init("warn", None)?;
             feedback::run(command)
+        }
+        Command::Index(args) => {
+            crate::logging::init("warn", None)?;
+            index::run(args)
         }
     }
 }

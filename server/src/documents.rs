@@ -41,6 +41,43 @@ pub struct Document {
     tree_is_stale: bool,
     /// A parse timed out: stay plain text until the whole text is replaced.
     parse_gave_up: bool,
+    /// Where the latest edits happened (for recent-edit snippets).
+    pub recent_edits: RecentEdits,
+}
+
+/// The lines of a document's most recent edits, most recent first, at most
+/// [`RecentEdits::CAPACITY`]; an edit near (within [`RecentEdits::MERGE_LINES`]) a remembered one
+/// moves that one to the front instead of adding another. Lines shift with later edits above them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecentEdits {
+    lines: std::collections::VecDeque<usize>,
+}
+
+impl RecentEdits {
+    /// Edit locations remembered per document.
+    pub const CAPACITY: usize = 16;
+    /// Edits this close (in lines) to a remembered one count as the same region.
+    pub const MERGE_LINES: usize = 8;
+
+    /// The remembered lines, most recent first.
+    pub fn lines(&self) -> Vec<usize> {
+        self.lines.iter().copied().collect()
+    }
+
+    /// Records an edit at `line` that replaced `removed_lines` line breaks with `added_lines`.
+    fn record(&mut self, line: usize, removed_lines: usize, added_lines: usize) {
+        for remembered in &mut self.lines {
+            if *remembered > line + removed_lines {
+                *remembered = (*remembered + added_lines).saturating_sub(removed_lines);
+            } else if *remembered > line {
+                *remembered = line; // inside the replaced text
+            }
+        }
+        self.lines
+            .retain(|&remembered| remembered.abs_diff(line) > Self::MERGE_LINES);
+        self.lines.push_front(line);
+        self.lines.truncate(Self::CAPACITY);
+    }
 }
 
 /// One edit in char offsets, already converted from the wire.
@@ -78,6 +115,7 @@ impl Document {
             tree: None,
             tree_is_stale: true,
             parse_gave_up: false,
+            recent_edits: RecentEdits::default(),
         };
         document.reparse();
         document
@@ -114,6 +152,12 @@ impl Document {
         let end = range.end.clamp(start, len);
         let (start_byte, start_position) = syntax::point_at(&self.rope, start);
         let (old_end_byte, old_end_position) = syntax::point_at(&self.rope, end);
+        let added_lines = edit.text.chars().filter(|&c| c == '\n').count();
+        self.recent_edits.record(
+            start_position.row,
+            old_end_position.row - start_position.row,
+            added_lines,
+        );
         self.rope.remove(start..end);
         self.rope.insert(start, &edit.text);
         let new_end = start + edit.text.chars().count();
@@ -336,5 +380,29 @@ mod tests {
             text: "new".into(),
         });
         assert_eq!(document.rope.to_string(), "new");
+    }
+
+    #[test]
+    fn recent_edits_merge_nearby_shift_with_lines_above_and_stay_bounded() {
+        let text: String = (0..100).map(|n| format!("line {n}\n")).collect();
+        let mut document = Document::new(&text, 1, "plaintext");
+        let at_line = |document: &Document, line: usize| document.rope.line_to_char(line);
+        for line in [10, 50, 12] {
+            let offset = at_line(&document, line);
+            document.apply(&TextEdit { range: Some(offset..offset), text: "x".into() });
+        }
+        assert_eq!(document.recent_edits.lines(), [12, 50], "12 merges with 10");
+        // Two new lines at the top shift both remembered regions down.
+        document.apply(&TextEdit { range: Some(0..0), text: "a\nb\n".into() });
+        assert_eq!(document.recent_edits.lines(), [0, 14, 52]);
+        // Deleting lines 20..30 pulls 52 up by 10.
+        let (start, end) = (at_line(&document, 20), at_line(&document, 30));
+        document.apply(&TextEdit { range: Some(start..end), text: String::new() });
+        assert_eq!(document.recent_edits.lines(), [20, 0, 42]);
+        for line in 0..40 {
+            let offset = at_line(&document, line * 2 % 80);
+            document.apply(&TextEdit { range: Some(offset..offset), text: "y".into() });
+        }
+        assert!(document.recent_edits.lines().len() <= RecentEdits::CAPACITY);
     }
 }

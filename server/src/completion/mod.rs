@@ -144,6 +144,8 @@ pub struct CompletionOutcome {
     pub raw_completions: Vec<String>,
     /// Why each raw completion ended.
     pub finish_reasons: Vec<FinishReason>,
+    /// The extra snippets that went into the prompt (above the prefix), best first.
+    pub snippets: Vec<Snippet>,
 }
 
 impl CompletionOutcome {
@@ -268,6 +270,7 @@ pub fn complete_view(
         prompt_tokens: 0,
         raw_completions: Vec::new(),
         finish_reasons: Vec::new(),
+        snippets: Vec::new(),
     };
     let TriggerDecision::Suggest(shape) = outcome.decision else {
         outcome.timings.total_ms = ms_since(started);
@@ -300,6 +303,7 @@ pub fn complete_view(
         );
         prompt
     };
+    outcome.snippets = prompt.snippets.clone();
     outcome.timings.context_ms = ms_since(context_started);
 
     let stop = match shape {

@@ -93,6 +93,9 @@ pub struct LastCompletion {
     pub items: usize,
     /// Per-stage milliseconds.
     pub timings_ms: StageTimings,
+    /// The extra snippets that went into the prompt (other files, recent edits, definitions),
+    /// best first; empty for cached answers.
+    pub prompt_snippets: Vec<crate::related::Snippet>,
 }
 
 /// Counters answered by the `ghostline/stats` request.

@@ -14,7 +14,8 @@ use tower_lsp_server::ls_types::{
 
 use super::ext::{LastCompletion, TimingsNotification, TimingsParams};
 use super::server::Backend;
-use super::{from_proto, guard, to_proto};
+use super::{from_proto, guard, to_proto, workspace_index};
+use crate::related::Snippet;
 use crate::completion::cache::{CacheKeyText, CachedItem};
 use crate::completion::debounce::debounce;
 use crate::completion::inflight::Ticket;
@@ -44,6 +45,8 @@ struct Answer {
     reason: Option<String>,
     /// Prompt tokens of the generation (`None`: no generation ran for this answer).
     prompt_tokens: Option<usize>,
+    /// The extra snippets that made it into the prompt, best first.
+    snippets: Vec<Snippet>,
 }
 
 impl Answer {
@@ -55,6 +58,7 @@ impl Answer {
             outcome,
             reason: Some(reason.into()),
             prompt_tokens: None,
+            snippets: Vec::new(),
         }
     }
 }
@@ -257,24 +261,54 @@ impl Backend {
         let document = document.clone();
         let completion_config = config.completion.clone();
         let cancel = ticket.cancel.clone();
+        let snippet_inputs = workspace_index::snippet_inputs(shared);
+        let snippet_uri = uri.to_string();
+        let snippet_document = document.clone();
         let job = shared.worker.run(move |model| {
             let queue_ms = ms_since(queued);
             if cancel.is_cancelled() {
-                return Ok((None, queue_ms));
+                return Ok((None, queue_ms, Vec::new()));
             }
-            // The extra-snippets slot (cross-file context) is filled by the snippet/index code.
+            // Counted in the context stage: choosing snippets is part of building the prompt.
+            let snippets_started = std::time::Instant::now();
+            let candidates = workspace_index::extra_snippets(
+                &snippet_inputs,
+                &snippet_uri,
+                &snippet_document,
+                cursor,
+            );
+            let snippets_ms = ms_since(snippets_started);
+            // The context engine renders as many as its extra-context budget holds.
+            let slot = candidates
+                .iter()
+                .map(|snippet| crate::context::Snippet {
+                    path: snippet.path.clone(),
+                    text: snippet.text.clone(),
+                })
+                .collect();
             complete_document(
                 model,
                 &document,
                 cursor,
                 trigger,
                 &completion_config,
-                Vec::new(),
+                slot,
                 &cancel,
             )
-            .map(|outcome| (Some(outcome), queue_ms))
+            .map(|mut outcome| {
+                outcome.timings.context_ms += snippets_ms;
+                let used: Vec<Snippet> = candidates
+                    .into_iter()
+                    .filter(|candidate| {
+                        outcome.snippets.iter().any(|used| {
+                            used.path == candidate.path && used.text == candidate.text
+                        })
+                    })
+                    .collect();
+                (Some(outcome), queue_ms, used)
+            })
         });
-        let (outcome, queue_ms) = match job.await {
+        let (outcome, queue_ms, used_snippets) = match job.await {
             Ok(Ok(result)) => result,
             // A remote endpoint that is down is a state (shown by `ghostline/status`), not a
             // protocol error on every keystroke.
@@ -336,6 +370,7 @@ impl Backend {
             outcome: outcome_name,
             reason,
             prompt_tokens: Some(outcome.prompt_tokens),
+            snippets: used_snippets,
         })
     }
 
@@ -394,6 +429,7 @@ impl Backend {
             reason: answer.reason.clone(),
             items,
             timings_ms: timings.clone(),
+            prompt_snippets: answer.snippets.clone(),
         });
         drop(stats);
         let working_ms = timings.working_ms();
@@ -439,5 +475,6 @@ fn cached_answer(cursor: usize, items: Vec<CachedItem>) -> Answer {
         outcome: "completed",
         reason: None,
         prompt_tokens: None,
+        snippets: Vec::new(),
     }
 }

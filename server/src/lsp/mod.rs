@@ -17,6 +17,7 @@ mod state;
 mod status;
 mod sync;
 pub mod to_proto;
+mod workspace_index;
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tower_lsp_server::LanguageServer;
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::{
-    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, DidSaveTextDocumentParams, ExecuteCommandOptions,
     ExecuteCommandParams, InitializeParams, InitializeResult, InitializedParams, MessageType,
     OneOf, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
@@ -60,6 +60,7 @@ impl LanguageServer for Backend {
             apply_log_level(&config, None);
             self.shared.feedback.configure(&config.feedback);
             self.shared.set_config(config);
+            super::workspace_index::on_initialize(&self.shared, &params);
             tracing::info!(encoding = ?encoding, "initialize");
             self.shared.initialized.store(true, Ordering::SeqCst);
             Ok(InitializeResult {
@@ -92,6 +93,7 @@ impl LanguageServer for Backend {
             }
             status::spawn_reporter(self.shared.clone());
             status::spawn_feedback_reporter(self.shared.clone());
+            super::workspace_index::start(self.shared.clone()).await;
             let config = self.shared.config();
             if config.enable {
                 self.shared.worker.load(config.model.clone());
@@ -131,6 +133,12 @@ impl LanguageServer for Backend {
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
         tracing::debug!(uri = params.text_document.uri.as_str(), "didSave");
+        super::workspace_index::did_save(&self.shared, &params.text_document.uri);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        tracing::debug!(changes = params.changes.len(), "didChangeWatchedFiles");
+        super::workspace_index::did_change_watched_files(&self.shared, params);
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

@@ -54,6 +54,8 @@ pub struct Shared {
     pub client_supports_progress: AtomicBool,
     /// Settings warnings from `initialize`, shown once the client can receive messages.
     pub pending_warnings: Mutex<Vec<String>>,
+    /// The workspace index (root, watchers, the index thread).
+    pub index: super::workspace_index::IndexSlot,
 }
 
 impl Shared {
@@ -74,6 +76,7 @@ impl Shared {
             initialized: AtomicBool::new(false),
             client_supports_progress: AtomicBool::new(false),
             pending_warnings: Mutex::new(Vec::new()),
+            index: Default::default(),
         }
     }
 
