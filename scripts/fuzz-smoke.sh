@@ -14,7 +14,7 @@ CORPUS_ROOT="${FUZZ_CORPUS:-$HOME/.cache/ghostline/fuzz-corpus}"
 SECONDS_EACH="${FUZZ_SECONDS:-20}"
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(lsp_input positions edits model_config model_safetensors)
+    TARGETS=(lsp_input positions edits model_config model_safetensors gguf)
 fi
 
 cd fuzz

@@ -34,6 +34,9 @@ pub mod error;
 #[path = "../../model/src/import.rs"]
 pub mod import;
 
+/// From `ghostline-model`: the GGUF reader (header, metadata, tensor infos, dequantization).
+pub mod gguf;
+
 /// The independent reference document model shared with the torture test.
 #[path = "../../tests/lsp/support/reference_doc.rs"]
 pub mod reference_doc;
