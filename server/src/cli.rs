@@ -1,10 +1,13 @@
-//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | feedback`.
+//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | replay | feedback`.
 
 mod complete;
 mod feedback;
 mod model_generate;
+mod replay;
 mod stats;
 pub mod remote_args;
+
+pub use complete::language_from_path;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// What the local feedback store says: acceptance, latency, a plot over time.
     Stats(stats::StatsArgs),
+    /// Replay benchmark: simulate writing a repository and measure acceptance, with and without adaptation.
+    Replay(replay::ReplayArgs),
     /// Export or delete the locally recorded feedback.
     Feedback {
         /// Feedback subcommand.
@@ -194,6 +199,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => {
             crate::logging::init("warn", None)?;
             stats::run(args)
+        }
+        Command::Replay(args) => {
+            crate::logging::init("warn", None)?;
+            replay::run(args)
         }
         Command::Feedback { command } => {
             crate::logging::init("warn", None)?;
