@@ -91,18 +91,32 @@ impl TextCache {
         self.vocabulary = Some(vocabulary);
     }
 
-    /// `(λ, (token, votes) pairs, total votes)` after `context`, or `None`.
+    /// `(λ, (token, votes) pairs, total votes)` after `context`, or `None`. One scan for the
+    /// shortest context; each occurrence's match is then extended backwards to rank it.
     pub fn predict(&self, context: &str) -> Option<(f32, Vec<(u32, u32)>, u32)> {
         let vocabulary = self.vocabulary.as_ref()?;
+        let (shortest, _) = MATCH_LENGTHS[MATCH_LENGTHS.len() - 1];
+        let longest = MATCH_LENGTHS[0].0;
         let chars: Vec<(usize, char)> = context.char_indices().collect();
+        if chars.len() < shortest {
+            return None;
+        }
+        let needle = &context.as_bytes()[chars[chars.len() - shortest].0..];
+        let corpus = self.corpus.as_bytes();
+        let window: Vec<char> = chars[chars.len().saturating_sub(longest)..].iter().map(|&(_, c)| c).collect();
+        // Occurrence ends, latest first, with how many chars of context they match (capped).
+        let mut matches: Vec<(usize, usize)> = memchr::memmem::find_iter(corpus, needle)
+            .map(|start| {
+                let end = start + needle.len();
+                let before = self.corpus[..end].chars().rev().take(longest);
+                let len = before.zip(window.iter().rev()).take_while(|(a, b)| a == *b).count();
+                (end, len)
+            })
+            .collect();
+        matches.reverse();
         for (len, weight) in MATCH_LENGTHS {
-            if chars.len() < len {
-                continue;
-            }
-            let needle = &context[chars[chars.len() - len].0..];
-            let ends: Vec<usize> = self.corpus.match_indices(needle).map(|(i, m)| i + m.len()).collect();
             let mut votes: HashMap<u32, u32> = HashMap::new();
-            for &end in ends.iter().rev().take(MAX_OCCURRENCES) {
+            for &(end, _) in matches.iter().filter(|&&(_, matched)| matched >= len).take(MAX_OCCURRENCES) {
                 if let Some(token) = vocabulary.longest_prefix(&self.corpus[end..]) {
                     *votes.entry(token).or_default() += 1;
                 }
