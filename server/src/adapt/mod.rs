@@ -30,32 +30,39 @@ use text_cache::{TextCache, Vocabulary};
 /// Chars of the text before an accepted suggestion added to the cache with it (its context).
 const ACCEPT_CONTEXT_CHARS: usize = 200;
 
-/// The adaptation state: what was learnt so far.
-#[derive(Debug, Default)]
-pub struct Adaptation {
-    text: TextCache,
-    cache: NgramCache,
-    rejections: RejectionMemory,
-    /// Texts waiting to be tokenized (the tokenizer lives with the model, on the model thread).
-    pending: Vec<String>,
+/// Something learnt, waiting for the model thread to take it in.
+#[derive(Clone, Debug)]
+enum Learnt {
+    /// Text the user wrote or accepted (for the caches).
+    Text(String),
+    /// A rejected suggestion and the text before it.
+    Rejected { before: String, text: String },
 }
 
-impl Adaptation {
-    /// Nothing learnt.
-    pub fn new() -> Adaptation {
-        Adaptation::default()
+/// Where feedback and written text wait until the next generation takes them in. Its lock is
+/// only held to push or take, so feeding it never waits for a generation.
+#[derive(Clone, Debug, Default)]
+pub struct Inbox(Arc<Mutex<Vec<Learnt>>>);
+
+impl Inbox {
+    fn push(&self, learnt: Learnt) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(learnt);
     }
 
-    /// Queues text the user wrote (workspace files, edits) for the n-gram cache.
-    pub fn observe_text(&mut self, text: impl Into<String>) {
+    fn take(&self) -> Vec<Learnt> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Queues text the user wrote (workspace files, edits) for the caches.
+    pub fn observe_text(&self, text: impl Into<String>) {
         let text = text.into();
         if !text.is_empty() {
-            self.pending.push(text);
+            self.push(Learnt::Text(text));
         }
     }
 
-    /// Learns from one feedback event: accepted text feeds the cache, rejections the memory.
-    pub fn observe_feedback(&mut self, event: &FeedbackEvent) {
+    /// Learns from one feedback event: accepted text feeds the caches, rejections the memory.
+    pub fn observe_feedback(&self, event: &FeedbackEvent) {
         let Some(facts) = &event.suggestion else {
             return;
         };
@@ -66,7 +73,10 @@ impl Adaptation {
                 &facts.text[..end]
             }
             FeedbackKind::Rejected => {
-                self.rejections.reject(&facts.context_before, &facts.text);
+                self.push(Learnt::Rejected {
+                    before: tail_chars(&facts.context_before, rejections::PLACE_CHARS).to_string(),
+                    text: facts.text.clone(),
+                });
                 return;
             }
             FeedbackKind::Shown => return,
@@ -75,20 +85,46 @@ impl Adaptation {
             return;
         }
         let before = tail_chars(&facts.context_before, ACCEPT_CONTEXT_CHARS);
-        self.pending.push(format!("{before}{accepted}"));
+        self.push(Learnt::Text(format!("{before}{accepted}")));
+    }
+}
+
+/// The adaptation state: what was learnt so far (used on the model thread).
+#[derive(Debug, Default)]
+pub struct Adaptation {
+    text: TextCache,
+    cache: NgramCache,
+    rejections: RejectionMemory,
+    inbox: Inbox,
+}
+
+impl Adaptation {
+    /// Nothing learnt.
+    pub fn new() -> Adaptation {
+        Adaptation::default()
     }
 
-    /// Tokenizes the queued texts into the cache with `model`'s tokenizer.
+    /// Where to send what should be learnt.
+    pub fn inbox(&self) -> Inbox {
+        self.inbox.clone()
+    }
+
+    /// Takes in what the inbox holds (tokenized with `model`'s tokenizer for the token cache).
     pub fn absorb_pending(&mut self, model: &dyn CompletionModel) {
         if !self.text.has_vocabulary()
             && let Some(texts) = model.token_texts()
         {
             self.text.set_vocabulary(Vocabulary::new(texts));
         }
-        for text in std::mem::take(&mut self.pending) {
-            self.text.add(&text);
-            if let Some(tokens) = model.tokenize(&text) {
-                self.cache.add(&tokens);
+        for learnt in self.inbox.take() {
+            match learnt {
+                Learnt::Text(text) => {
+                    self.text.add(&text);
+                    if let Some(tokens) = model.tokenize(&text) {
+                        self.cache.add(&tokens);
+                    }
+                }
+                Learnt::Rejected { before, text } => self.rejections.reject(&before, &text),
             }
         }
     }
@@ -186,25 +222,136 @@ impl LogitsAdjuster for Caches<'_> {
     }
 }
 
-/// A [`FeedbackSink`] that feeds the adaptation (the server chains it after the store).
-#[derive(Clone, Default)]
+/// A [`FeedbackSink`] that feeds the adaptation, then passes every call on to `inner` (the
+/// server puts it in front of the store; the replay uses it with [`NoSink`]).
 pub struct AdaptationSink {
-    adaptation: Arc<Mutex<Adaptation>>,
+    inner: Box<dyn FeedbackSink>,
+    inbox: Inbox,
+    enabled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AdaptationSink {
-    /// A sink feeding `adaptation`.
-    pub fn new(adaptation: Arc<Mutex<Adaptation>>) -> AdaptationSink {
-        AdaptationSink { adaptation }
+    /// A sink feeding `inbox` (while `enabled`, the `adapt` setting) in front of `inner`.
+    pub fn new(inbox: Inbox, inner: Box<dyn FeedbackSink>, enabled: Arc<std::sync::atomic::AtomicBool>) -> AdaptationSink {
+        AdaptationSink { inner, inbox, enabled }
     }
 }
 
 impl FeedbackSink for AdaptationSink {
     fn record(&self, event: FeedbackEvent) -> Receipt {
-        self.adaptation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe_feedback(&event);
+        if self.enabled.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inbox.observe_feedback(&event);
+        }
+        self.inner.record(event)
+    }
+
+    fn configure(&self, settings: &crate::feedback::FeedbackSettings) {
+        self.inner.configure(settings)
+    }
+
+    fn status(&self) -> crate::feedback::FeedbackStatus {
+        self.inner.status()
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<crate::feedback::FeedbackStatus>> {
+        self.inner.subscribe()
+    }
+
+    fn flush(&self) -> Receipt {
+        self.inner.flush()
+    }
+}
+
+/// A sink that records nothing.
+pub struct NoSink;
+
+impl FeedbackSink for NoSink {
+    fn record(&self, _event: FeedbackEvent) -> Receipt {
         Receipt::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::feedback::SuggestionFacts;
+
+    struct Counting(Arc<Mutex<Vec<String>>>);
+
+    impl FeedbackSink for Counting {
+        fn record(&self, event: FeedbackEvent) -> Receipt {
+            self.0.lock().unwrap().push(event.kind.to_string());
+            Receipt::none()
+        }
+    }
+
+    fn event(kind: FeedbackKind, text: &str) -> FeedbackEvent {
+        FeedbackEvent {
+            suggestion_id: "s1".into(),
+            kind,
+            at_ms: 0,
+            suggestion: Some(SuggestionFacts {
+                language_id: "python".into(),
+                uri: "file:///a.py".into(),
+                model_id: "m".into(),
+                trigger_kind: "invoked",
+                prompt_tokens: None,
+                text: text.into(),
+                context_before: "def f(x):\n    ".into(),
+                context_after: String::new(),
+                from_cache: false,
+                since_request_ms: 0.0,
+                latency_ms: 0.0,
+                stages_json: "{}".into(),
+            }),
+        }
+    }
+
+    fn learnt(inbox: &Inbox) -> Vec<String> {
+        inbox
+            .take()
+            .into_iter()
+            .map(|l| match l {
+                Learnt::Text(t) => format!("text {t:?}"),
+                Learnt::Rejected { before, text } => format!("rejected {text:?} after {before:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sink_learns_from_decisions_and_passes_every_event_on() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let enabled = Arc::new(AtomicBool::new(true));
+        let inbox = Inbox::default();
+        let sink = AdaptationSink::new(inbox.clone(), Box::new(Counting(seen.clone())), enabled.clone());
+        sink.record(event(FeedbackKind::Shown, "return x * 2"));
+        sink.record(event(FeedbackKind::Accepted, "return x * 2"));
+        sink.record(event(FeedbackKind::PartiallyAccepted { accepted_chars: 6 }, "return y"));
+        sink.record(event(FeedbackKind::Rejected, "pass"));
+        assert_eq!(
+            learnt(&inbox),
+            [
+                "text \"def f(x):\\n    return x * 2\"",
+                "text \"def f(x):\\n    return\"",
+                "rejected \"pass\" after \"def f(x):\\n    \"",
+            ]
+        );
+        enabled.store(false, std::sync::atomic::Ordering::Relaxed);
+        sink.record(event(FeedbackKind::Accepted, "return x * 2"));
+        assert!(learnt(&inbox).is_empty(), "adapt off: nothing learnt");
+        assert_eq!(*seen.lock().unwrap(), ["show", "accept", "partial_accept", "reject", "accept"]);
+    }
+
+    #[test]
+    fn rejections_reach_the_memory_once_absorbed() {
+        let mut adaptation = Adaptation::new();
+        adaptation.inbox().observe_feedback(&event(FeedbackKind::Rejected, "pass"));
+        adaptation.inbox().observe_text("x = 1\n");
+        let model = crate::test_model::ScriptedModel::new(&["pass"]);
+        adaptation.absorb_pending(&model);
+        assert!(adaptation.rejections().rejected_here("def f(x):\n    ", "pass"));
+        assert_eq!(adaptation.text_cache().len(), 6);
     }
 }

@@ -257,11 +257,20 @@ impl Backend {
         let language_id = document.language_id.clone();
         let completion_config = config.completion.clone();
         let cancel = ticket.cancel.clone();
+        let adaptation = config.adapt.then(|| shared.adaptation.clone());
         let job = shared.worker.run(move |model| {
             let queue_ms = ms_since(queued);
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms));
             }
+            let mut adapted;
+            let model: &mut dyn crate::model::CompletionModel = match adaptation {
+                Some(adaptation) => {
+                    adapted = crate::adapt::AdaptedModel::new(model, adaptation);
+                    &mut adapted
+                }
+                None => model,
+            };
             complete_rope(
                 model,
                 &rope,

@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::adapt::{AdaptedModel, Adaptation, AdaptationSink};
+use crate::adapt::{AdaptedModel, Adaptation, AdaptationSink, NoSink};
 use crate::completion::{CompletionConfig, Trigger, complete_text};
 use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, SuggestionFacts};
 use crate::model::{CancelFlag, CompletionModel};
@@ -158,7 +158,8 @@ pub fn run(
     config: &CompletionConfig,
 ) -> anyhow::Result<RunReport> {
     let adaptation = Arc::new(Mutex::new(Adaptation::new()));
-    let sink = AdaptationSink::new(adaptation.clone());
+    let inbox = adaptation.lock().unwrap_or_else(|p| p.into_inner()).inbox();
+    let sink = AdaptationSink::new(inbox.clone(), Box::new(NoSink), Arc::new(true.into()));
     let model_id = model.info().name;
     let mut report = RunReport { positions: walk.positions.len(), ..RunReport::default() };
     let (mut first, mut second) = (Tally::default(), Tally::default());
@@ -171,7 +172,7 @@ pub fn run(
     for (index, position) in walk.positions.iter().enumerate() {
         let file = &walk.files[position.file];
         if adapt {
-            let mut state = adaptation.lock().unwrap_or_else(|p| p.into_inner());
+            let state = &inbox;
             while fed_file < position.file {
                 let rest: String = walk.files[fed_file].chars[fed_chars..].iter().collect();
                 state.observe_text(rest);
