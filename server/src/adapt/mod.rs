@@ -46,7 +46,10 @@ pub struct Inbox(Arc<Mutex<Vec<Learnt>>>);
 
 impl Inbox {
     fn push(&self, learnt: Learnt) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(learnt);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(learnt);
     }
 
     fn take(&self) -> Vec<Learnt> {
@@ -69,7 +72,11 @@ impl Inbox {
         let accepted = match event.kind {
             FeedbackKind::Accepted => facts.text.as_str(),
             FeedbackKind::PartiallyAccepted { accepted_chars } => {
-                let end = facts.text.char_indices().nth(accepted_chars).map_or(facts.text.len(), |(i, _)| i);
+                let end = facts
+                    .text
+                    .char_indices()
+                    .nth(accepted_chars)
+                    .map_or(facts.text.len(), |(i, _)| i);
                 &facts.text[..end]
             }
             FeedbackKind::Rejected => {
@@ -162,7 +169,10 @@ pub struct AdaptedModel<'a> {
 
 impl<'a> AdaptedModel<'a> {
     /// Wraps `inner`.
-    pub fn new(inner: &'a mut dyn CompletionModel, adaptation: Arc<Mutex<Adaptation>>) -> AdaptedModel<'a> {
+    pub fn new(
+        inner: &'a mut dyn CompletionModel,
+        adaptation: Arc<Mutex<Adaptation>>,
+    ) -> AdaptedModel<'a> {
         AdaptedModel { inner, adaptation }
     }
 }
@@ -176,10 +186,17 @@ impl CompletionModel for AdaptedModel<'_> {
     ) -> Result<GenerateOutput, ModelCallError> {
         let mut adaptation = self.adaptation.lock().unwrap_or_else(|p| p.into_inner());
         adaptation.absorb_pending(&*self.inner);
-        let adjuster = Caches { text: &adaptation.text, tokens: &adaptation.cache };
+        let adjuster = Caches {
+            text: &adaptation.text,
+            tokens: &adaptation.cache,
+        };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
-        let mut output = self.inner.generate_adjusted(req, Some(adjuster), cancel, on_token)?;
-        adaptation.rejections.filter(&req.prefix, &mut output.completions);
+        let mut output = self
+            .inner
+            .generate_adjusted(req, Some(adjuster), cancel, on_token)?;
+        adaptation
+            .rejections
+            .filter(&req.prefix, &mut output.completions);
         Ok(output)
     }
 
@@ -213,7 +230,9 @@ struct Caches<'a> {
 impl LogitsAdjuster for Caches<'_> {
     fn adjust(&self, input: &AdjustInput<'_>, logits: &mut [f32]) {
         let tail_start = input.prefix.len().saturating_sub(256);
-        let start = (tail_start..=input.prefix.len()).find(|&i| input.prefix.is_char_boundary(i)).unwrap_or(input.prefix.len());
+        let start = (tail_start..=input.prefix.len())
+            .find(|&i| input.prefix.is_char_boundary(i))
+            .unwrap_or(input.prefix.len());
         let context = format!("{}{}", &input.prefix[start..], input.generated_text);
         if !self.text.adjust_text(&context, logits) {
             let history = [input.prefix_ids, input.generated].concat();
@@ -232,8 +251,16 @@ pub struct AdaptationSink {
 
 impl AdaptationSink {
     /// A sink feeding `inbox` (while `enabled`, the `adapt` setting) in front of `inner`.
-    pub fn new(inbox: Inbox, inner: Box<dyn FeedbackSink>, enabled: Arc<std::sync::atomic::AtomicBool>) -> AdaptationSink {
-        AdaptationSink { inner, inbox, enabled }
+    pub fn new(
+        inbox: Inbox,
+        inner: Box<dyn FeedbackSink>,
+        enabled: Arc<std::sync::atomic::AtomicBool>,
+    ) -> AdaptationSink {
+        AdaptationSink {
+            inner,
+            inbox,
+            enabled,
+        }
     }
 }
 
@@ -325,10 +352,17 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let enabled = Arc::new(AtomicBool::new(true));
         let inbox = Inbox::default();
-        let sink = AdaptationSink::new(inbox.clone(), Box::new(Counting(seen.clone())), enabled.clone());
+        let sink = AdaptationSink::new(
+            inbox.clone(),
+            Box::new(Counting(seen.clone())),
+            enabled.clone(),
+        );
         sink.record(event(FeedbackKind::Shown, "return x * 2"));
         sink.record(event(FeedbackKind::Accepted, "return x * 2"));
-        sink.record(event(FeedbackKind::PartiallyAccepted { accepted_chars: 6 }, "return y"));
+        sink.record(event(
+            FeedbackKind::PartiallyAccepted { accepted_chars: 6 },
+            "return y",
+        ));
         sink.record(event(FeedbackKind::Rejected, "pass"));
         assert_eq!(
             learnt(&inbox),
@@ -341,17 +375,26 @@ mod tests {
         enabled.store(false, std::sync::atomic::Ordering::Relaxed);
         sink.record(event(FeedbackKind::Accepted, "return x * 2"));
         assert!(learnt(&inbox).is_empty(), "adapt off: nothing learnt");
-        assert_eq!(*seen.lock().unwrap(), ["show", "accept", "partial_accept", "reject", "accept"]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["show", "accept", "partial_accept", "reject", "accept"]
+        );
     }
 
     #[test]
     fn rejections_reach_the_memory_once_absorbed() {
         let mut adaptation = Adaptation::new();
-        adaptation.inbox().observe_feedback(&event(FeedbackKind::Rejected, "pass"));
+        adaptation
+            .inbox()
+            .observe_feedback(&event(FeedbackKind::Rejected, "pass"));
         adaptation.inbox().observe_text("x = 1\n");
         let model = crate::test_model::ScriptedModel::new(&["pass"]);
         adaptation.absorb_pending(&model);
-        assert!(adaptation.rejections().rejected_here("def f(x):\n    ", "pass"));
+        assert!(
+            adaptation
+                .rejections()
+                .rejected_here("def f(x):\n    ", "pass")
+        );
         assert_eq!(adaptation.text_cache().len(), 6);
     }
 }

@@ -59,7 +59,10 @@ impl NgramCache {
     pub fn add(&mut self, tokens: &[u32]) {
         for end in 1..tokens.len() {
             for len in MIN_CONTEXT..=MAX_CONTEXT.min(end) {
-                let followers = self.contexts.entry(key(&tokens[end - len..end])).or_default();
+                let followers = self
+                    .contexts
+                    .entry(key(&tokens[end - len..end]))
+                    .or_default();
                 followers.total += 1;
                 *followers.next.entry(tokens[end]).or_default() += 1;
             }
@@ -74,16 +77,19 @@ impl NgramCache {
 
     /// The prediction of the longest context of `history` seen before.
     pub fn predict(&self, history: &[u32]) -> Option<CachePrediction> {
-        (MIN_CONTEXT..=MAX_CONTEXT.min(history.len())).rev().find_map(|len| {
-            let followers = self.contexts.get(&key(&history[history.len() - len..]))?;
-            let mut next: Vec<(u32, u32)> = followers.next.iter().map(|(&t, &c)| (t, c)).collect();
-            next.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            Some(CachePrediction {
-                context_len: len,
-                total: followers.total,
-                next,
+        (MIN_CONTEXT..=MAX_CONTEXT.min(history.len()))
+            .rev()
+            .find_map(|len| {
+                let followers = self.contexts.get(&key(&history[history.len() - len..]))?;
+                let mut next: Vec<(u32, u32)> =
+                    followers.next.iter().map(|(&t, &c)| (t, c)).collect();
+                next.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                Some(CachePrediction {
+                    context_len: len,
+                    total: followers.total,
+                    next,
+                })
             })
-        })
     }
 
     /// The interpolation weight for a prediction.
@@ -95,7 +101,12 @@ impl NgramCache {
 
 /// Replaces `logits` by `ln((1 - λ) · softmax(logits) + λ · p_cache)` with the prediction's λ.
 pub fn interpolate(logits: &mut [f32], prediction: &CachePrediction) {
-    mix(logits, NgramCache::lambda(prediction), &prediction.next, prediction.total);
+    mix(
+        logits,
+        NgramCache::lambda(prediction),
+        &prediction.next,
+        prediction.total,
+    );
 }
 
 /// Replaces `logits` by `ln((1 - lambda) · softmax(logits) + lambda · count / total)`, where
@@ -106,7 +117,10 @@ pub fn mix(logits: &mut [f32], lambda: f32, next: &[(u32, u32)], total: u32) {
         return;
     }
     let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
-    let mut probs: Vec<f32> = logits.iter().map(|&l| (1.0 - lambda) * (l - max).exp() / sum).collect();
+    let mut probs: Vec<f32> = logits
+        .iter()
+        .map(|&l| (1.0 - lambda) * (l - max).exp() / sum)
+        .collect();
     for &(token, count) in next {
         if let Some(p) = probs.get_mut(token as usize) {
             *p += lambda * count as f32 / total as f32;
@@ -152,11 +166,17 @@ mod tests {
         let mut cache = NgramCache::new();
         cache.add(&[1, 2, 3, 4]);
         let p = cache.predict(&[9, 1, 2, 3]).unwrap();
-        assert_eq!((p.context_len, p.total, p.next.clone()), (3, 1, vec![(4, 1)]));
+        assert_eq!(
+            (p.context_len, p.total, p.next.clone()),
+            (3, 1, vec![(4, 1)])
+        );
         cache.add(&[7, 2, 3, 5]);
         cache.add(&[7, 2, 3, 5]);
         // Context [2, 3] was followed by 4 once and 5 twice; [1, 2, 3] still only by 4.
-        assert_eq!(cache.predict(&[8, 2, 3]).unwrap().next, vec![(5, 2), (4, 1)]);
+        assert_eq!(
+            cache.predict(&[8, 2, 3]).unwrap().next,
+            vec![(5, 2), (4, 1)]
+        );
         assert_eq!(cache.predict(&[1, 2, 3]).unwrap().next, vec![(4, 1)]);
         // One token of context is not trusted; unknown contexts predict nothing.
         assert_eq!(cache.predict(&[3]), None);
@@ -181,10 +201,16 @@ mod tests {
         let cache = [0.0, 0.0, 2.0 / 3.0, 1.0 / 3.0];
         for i in 0..4 {
             let want = (1.0 - lambda) * model[i] + lambda * cache[i];
-            assert!((mixed[i] - want).abs() < 1e-5, "token {i}: {} vs {want}", mixed[i]);
+            assert!(
+                (mixed[i] - want).abs() < 1e-5,
+                "token {i}: {} vs {want}",
+                mixed[i]
+            );
         }
         // The cache's favourite now beats the model's.
-        let best = (0..4).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
+        let best = (0..4)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
         assert_eq!(best, 2);
     }
 
@@ -196,7 +222,9 @@ mod tests {
         assert!(!cache.adjust_history(&[5, 6], &mut logits));
         assert_eq!(logits, vec![1.0, 0.25, 0.0, 0.5]);
         assert!(cache.adjust_history(&[1, 2], &mut logits));
-        let best = (0..4).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
+        let best = (0..4)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
         assert_eq!(best, 3);
     }
 }

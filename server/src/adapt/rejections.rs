@@ -19,7 +19,10 @@ pub struct RejectionMemory {
 
 fn place(before: &str) -> String {
     let count = before.chars().count();
-    before.chars().skip(count.saturating_sub(PLACE_CHARS)).collect()
+    before
+        .chars()
+        .skip(count.saturating_sub(PLACE_CHARS))
+        .collect()
 }
 
 fn first_line(text: &str) -> String {
@@ -44,7 +47,10 @@ impl RejectionMemory {
 
     /// How often a suggestion with `text`'s first line was rejected anywhere.
     pub fn rejections_of(&self, text: &str) -> u32 {
-        self.first_lines.get(&first_line(text)).copied().unwrap_or(0)
+        self.first_lines
+            .get(&first_line(text))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Drops completions rejected at this place (their text becomes empty, so the pipeline

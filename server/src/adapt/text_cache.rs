@@ -22,6 +22,9 @@ pub const MAX_OCCURRENCES: usize = 64;
 /// Bytes kept; past it the oldest half is dropped.
 pub const MAX_BYTES: usize = 8 << 20;
 
+/// `(λ, (token, votes) pairs, total votes)`.
+pub type Prediction = (f32, Vec<(u32, u32)>, u32);
+
 /// Text of each token id, for matching continuations to tokens.
 #[derive(Clone, Debug, Default)]
 pub struct Vocabulary {
@@ -46,8 +49,16 @@ impl Vocabulary {
 
     /// The longest token that `text` starts with.
     pub fn longest_prefix(&self, text: &str) -> Option<u32> {
-        let ends: Vec<usize> = text.char_indices().map(|(i, _)| i).skip(1).chain([text.len()]).take(self.longest).collect();
-        ends.iter().rev().find_map(|&end| self.by_text.get(&text[..end]).copied())
+        let ends: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .skip(1)
+            .chain([text.len()])
+            .take(self.longest)
+            .collect();
+        ends.iter()
+            .rev()
+            .find_map(|&end| self.by_text.get(&text[..end]).copied())
     }
 }
 
@@ -93,7 +104,7 @@ impl TextCache {
 
     /// `(λ, (token, votes) pairs, total votes)` after `context`, or `None`. One scan for the
     /// shortest context; each occurrence's match is then extended backwards to rank it.
-    pub fn predict(&self, context: &str) -> Option<(f32, Vec<(u32, u32)>, u32)> {
+    pub fn predict(&self, context: &str) -> Option<Prediction> {
         let vocabulary = self.vocabulary.as_ref()?;
         let (shortest, _) = MATCH_LENGTHS[MATCH_LENGTHS.len() - 1];
         let longest = MATCH_LENGTHS[0].0;
@@ -103,20 +114,30 @@ impl TextCache {
         }
         let needle = &context.as_bytes()[chars[chars.len() - shortest].0..];
         let corpus = self.corpus.as_bytes();
-        let window: Vec<char> = chars[chars.len().saturating_sub(longest)..].iter().map(|&(_, c)| c).collect();
+        let window: Vec<char> = chars[chars.len().saturating_sub(longest)..]
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
         // Occurrence ends, latest first, with how many chars of context they match (capped).
         let mut matches: Vec<(usize, usize)> = memchr::memmem::find_iter(corpus, needle)
             .map(|start| {
                 let end = start + needle.len();
                 let before = self.corpus[..end].chars().rev().take(longest);
-                let len = before.zip(window.iter().rev()).take_while(|(a, b)| a == *b).count();
+                let len = before
+                    .zip(window.iter().rev())
+                    .take_while(|(a, b)| a == *b)
+                    .count();
                 (end, len)
             })
             .collect();
         matches.reverse();
         for (len, weight) in MATCH_LENGTHS {
             let mut votes: HashMap<u32, u32> = HashMap::new();
-            for &(end, _) in matches.iter().filter(|&&(_, matched)| matched >= len).take(MAX_OCCURRENCES) {
+            for &(end, _) in matches
+                .iter()
+                .filter(|&&(_, matched)| matched >= len)
+                .take(MAX_OCCURRENCES)
+            {
                 if let Some(token) = vocabulary.longest_prefix(&self.corpus[end..]) {
                     *votes.entry(token).or_default() += 1;
                 }
@@ -161,7 +182,11 @@ mod tests {
     use super::*;
 
     fn vocabulary() -> Vocabulary {
-        Vocabulary::new(["r", "e", "t", "u", "n", "ret", "return", " ", "    ", "x"].map(String::from).to_vec())
+        Vocabulary::new(
+            ["r", "e", "t", "u", "n", "ret", "return", " ", "    ", "x"]
+                .map(String::from)
+                .to_vec(),
+        )
     }
 
     #[test]
@@ -183,7 +208,10 @@ mod tests {
         // 12+ chars of context ending in the indentation: "return" follows.
         let (lambda, next, total) = cache.predict("def double(x):\n    ").unwrap();
         assert_eq!((next, total), (vec![(6, 1)], 1));
-        assert!((lambda - LAMBDA_MAX * (1.0 / 1.5) * 0.7).abs() < 1e-6, "{lambda}");
+        assert!(
+            (lambda - LAMBDA_MAX * (1.0 / 1.5) * 0.7).abs() < 1e-6,
+            "{lambda}"
+        );
         assert_eq!(cache.predict("something never written"), None);
         // More occurrences, more votes; the latest 64 vote.
         cache.add("def triple(x):\n    return x * 3\n");
@@ -192,7 +220,9 @@ mod tests {
         let mut logits = vec![0.0; 10];
         logits[1] = 3.0;
         assert!(cache.adjust_text("(x):\n    return ", &mut logits));
-        let best = (0..10).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
+        let best = (0..10)
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+            .unwrap();
         assert_eq!(best, 9, "{logits:?}");
     }
 }

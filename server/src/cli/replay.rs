@@ -63,8 +63,13 @@ struct Output {
 /// Runs the replay.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let walk = replay::plan(&args.repo, args.max_suggestions, args.seed)?;
-    let spec = ModelSpec { path: args.model.clone(), device: args.device, ..ModelSpec::default() };
-    let mut model = crate::model::engine::load(&spec).with_context(|| format!("loading {}", spec.describe()))?;
+    let spec = ModelSpec {
+        path: args.model.clone(),
+        device: args.device,
+        ..ModelSpec::default()
+    };
+    let mut model = crate::model::engine::load(&spec)
+        .with_context(|| format!("loading {}", spec.describe()))?;
     let config = CompletionConfig {
         n_invoked: 1,
         max_tokens: args.max_tokens,
@@ -73,7 +78,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         ..CompletionConfig::default()
     };
     let baseline = match args.adapt {
-        AdaptMode::Off | AdaptMode::Both => Some(replay::run(model.as_mut(), &walk, false, &config)?),
+        AdaptMode::Off | AdaptMode::Both => {
+            Some(replay::run(model.as_mut(), &walk, false, &config)?)
+        }
         AdaptMode::On => None,
     };
     let adapted = match args.adapt {
@@ -95,7 +102,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     }
     println!(
         "replay of {} ({} files, {} of {} candidate positions, model {}, seed {})",
-        output.repo, output.files, walk.positions.len(), output.candidate_positions, output.model, output.seed
+        output.repo,
+        output.files,
+        walk.positions.len(),
+        output.candidate_positions,
+        output.model,
+        output.seed
     );
     println!(
         "{:<9} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",

@@ -22,7 +22,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::adapt::{AdaptedModel, Adaptation, AdaptationSink, NoSink};
+use crate::adapt::{Adaptation, AdaptationSink, AdaptedModel, NoSink};
 use crate::completion::{CompletionConfig, Trigger, complete_text};
 use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, SuggestionFacts};
 use crate::model::{CancelFlag, CompletionModel};
@@ -56,7 +56,8 @@ pub struct Walk {
 
 /// Reads `repo` and picks at most `max_positions` positions (seeded).
 pub fn plan(repo: &Path, max_positions: usize, seed: u64) -> anyhow::Result<Walk> {
-    let paths = sample::walk(repo).map_err(|e| anyhow::anyhow!("reading {}: {e}", repo.display()))?;
+    let paths =
+        sample::walk(repo).map_err(|e| anyhow::anyhow!("reading {}: {e}", repo.display()))?;
     let mut rng = SplitMix::new(seed);
     let mut files = Vec::new();
     let mut candidates = Vec::new();
@@ -77,7 +78,11 @@ pub fn plan(repo: &Path, max_positions: usize, seed: u64) -> anyhow::Result<Walk
     }
     let total = candidates.len();
     let positions = sample::spread(candidates, max_positions, &mut rng);
-    Ok(Walk { files, positions, candidates: total })
+    Ok(Walk {
+        files,
+        positions,
+        candidates: total,
+    })
 }
 
 /// The numbers of one run (adaptation on or off). Rates and chars are per position asked (a
@@ -127,10 +132,18 @@ struct Tally {
 
 impl Tally {
     fn rate(self) -> f64 {
-        if self.positions == 0 { 0.0 } else { self.accepted as f64 / self.positions as f64 }
+        if self.positions == 0 {
+            0.0
+        } else {
+            self.accepted as f64 / self.positions as f64
+        }
     }
     fn chars(self) -> f64 {
-        if self.positions == 0 { 0.0 } else { self.chars as f64 / self.positions as f64 }
+        if self.positions == 0 {
+            0.0
+        } else {
+            self.chars as f64 / self.positions as f64
+        }
     }
 }
 
@@ -143,7 +156,9 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn tail(chars: &[char], n: usize) -> String {
@@ -161,7 +176,10 @@ pub fn run(
     let inbox = adaptation.lock().unwrap_or_else(|p| p.into_inner()).inbox();
     let sink = AdaptationSink::new(inbox.clone(), Box::new(NoSink), Arc::new(true.into()));
     let model_id = model.info().name;
-    let mut report = RunReport { positions: walk.positions.len(), ..RunReport::default() };
+    let mut report = RunReport {
+        positions: walk.positions.len(),
+        ..RunReport::default()
+    };
     let (mut first, mut second) = (Tally::default(), Tally::default());
     let mut exact = 0usize;
     let mut latencies = Vec::new();
@@ -180,7 +198,11 @@ pub fn run(
                 fed_chars = 0;
             }
             if position.line_start > fed_chars {
-                state.observe_text(file.chars[fed_chars..position.line_start].iter().collect::<String>());
+                state.observe_text(
+                    file.chars[fed_chars..position.line_start]
+                        .iter()
+                        .collect::<String>(),
+                );
                 fed_chars = position.line_start;
             }
         }
@@ -189,19 +211,48 @@ pub fn run(
         let cancel = CancelFlag::new();
         let outcome = if adapt {
             let mut adapted = AdaptedModel::new(model, adaptation.clone());
-            complete_text(&mut adapted, &prefix, position.cursor, file.language_id, Trigger::Invoked, config, &cancel)
+            complete_text(
+                &mut adapted,
+                &prefix,
+                position.cursor,
+                file.language_id,
+                Trigger::Invoked,
+                config,
+                &cancel,
+            )
         } else {
-            complete_text(model, &prefix, position.cursor, file.language_id, Trigger::Invoked, config, &cancel)
+            complete_text(
+                model,
+                &prefix,
+                position.cursor,
+                file.language_id,
+                Trigger::Invoked,
+                config,
+                &cancel,
+            )
         }
         .map_err(|e| anyhow::anyhow!("{} at char {}: {e}", file.path.display(), position.cursor))?;
         latencies.push(outcome.timings.total_ms);
-        let suggestion = outcome.items.first().map(|item| item.insert_text.clone()).unwrap_or_default();
+        let suggestion = outcome
+            .items
+            .first()
+            .map(|item| item.insert_text.clone())
+            .unwrap_or_default();
         let decision = score::decide(&suggestion, &target);
         if trace {
             let real = target.split('\n').next().unwrap_or("");
-            eprintln!("{}:{} {:?} {decision:?}\n  got  {suggestion:?}\n  real {real:?}", file.path.display(), position.cursor, position.kind);
+            eprintln!(
+                "{}:{} {:?} {decision:?}\n  got  {suggestion:?}\n  real {real:?}",
+                file.path.display(),
+                position.cursor,
+                position.kind
+            );
         }
-        let half = if index * 2 < walk.positions.len() { &mut first } else { &mut second };
+        let half = if index * 2 < walk.positions.len() {
+            &mut first
+        } else {
+            &mut second
+        };
         half.positions += 1;
         half.chars += decision.accepted_chars();
         match decision {
@@ -237,11 +288,18 @@ pub fn run(
         let id = format!("replay-{index}");
         let kind = match decision {
             Decision::Accepted { .. } => FeedbackKind::Accepted,
-            Decision::Partial { chars } => FeedbackKind::PartiallyAccepted { accepted_chars: chars },
+            Decision::Partial { chars } => FeedbackKind::PartiallyAccepted {
+                accepted_chars: chars,
+            },
             Decision::Rejected => FeedbackKind::Rejected,
         };
         for kind in [FeedbackKind::Shown, kind] {
-            let event = FeedbackEvent { suggestion_id: id.clone(), kind, at_ms: now_ms(), suggestion: Some(facts.clone()) };
+            let event = FeedbackEvent {
+                suggestion_id: id.clone(),
+                kind,
+                at_ms: now_ms(),
+                suggestion: Some(facts.clone()),
+            };
             if adapt {
                 sink.record(event);
             }
@@ -258,7 +316,11 @@ pub fn run(
     report.accepted_chars_per_suggestion = all.chars();
     report.first_half_accepted_chars_per_suggestion = first.chars();
     report.second_half_accepted_chars_per_suggestion = second.chars();
-    report.exact_match = if report.positions == 0 { 0.0 } else { exact as f64 / report.positions as f64 };
+    report.exact_match = if report.positions == 0 {
+        0.0
+    } else {
+        exact as f64 / report.positions as f64
+    };
     latencies.sort_by(f64::total_cmp);
     report.p50_latency_ms = percentile(&latencies, 0.5);
     report.p95_latency_ms = percentile(&latencies, 0.95);

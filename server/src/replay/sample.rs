@@ -20,7 +20,9 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 pub const MIN_LINE_CHARS: usize = 8;
 
 /// Source extensions the replay reads.
-const EXTENSIONS: &[&str] = &["rs", "py", "go", "c", "h", "cc", "cpp", "hpp", "js", "mjs", "cjs", "ts", "tsx", "java"];
+const EXTENSIONS: &[&str] = &[
+    "rs", "py", "go", "c", "h", "cc", "cpp", "hpp", "js", "mjs", "cjs", "ts", "tsx", "java",
+];
 const SKIPPED_DIRS: &[&str] = &["target", "node_modules", "vendor", "__pycache__"];
 
 /// Why a position was chosen.
@@ -65,7 +67,10 @@ pub fn walk(repo: &Path) -> std::io::Result<Vec<PathBuf>> {
                     dirs.push(entry.path());
                 }
             } else if kind.is_file()
-                && Path::new(&name).extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e))
+                && Path::new(&name)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| EXTENSIONS.contains(&e))
                 && entry.metadata()?.len() <= MAX_FILE_BYTES
             {
                 files.push(entry.path());
@@ -107,7 +112,11 @@ fn is_word(c: char) -> bool {
 
 fn is_comment(line: &str) -> bool {
     let t = line.trim_start();
-    t.starts_with("//") || t.starts_with('#') || t.starts_with("/*") || t.starts_with('*') || t.starts_with("\"\"\"")
+    t.starts_with("//")
+        || t.starts_with('#')
+        || t.starts_with("/*")
+        || t.starts_with('*')
+        || t.starts_with("\"\"\"")
 }
 
 /// Every candidate position of one file's text, in text order.
@@ -130,7 +139,12 @@ pub fn positions(file: usize, text: &str, rng: &mut SplitMix) -> Vec<Position> {
                     None
                 };
                 if let Some(kind) = kind {
-                    out.push(Position { file, cursor: line_start + indent, line_start, kind });
+                    out.push(Position {
+                        file,
+                        cursor: line_start + indent,
+                        line_start,
+                        kind,
+                    });
                 }
             }
             let end = chars.len() - chars.iter().rev().take_while(|c| c.is_whitespace()).count();
@@ -141,7 +155,12 @@ pub fn positions(file: usize, text: &str, rng: &mut SplitMix) -> Vec<Position> {
                     .collect();
                 if !cuts.is_empty() {
                     let cut = cuts[rng.below(cuts.len())];
-                    out.push(Position { file, cursor: line_start + cut, line_start, kind: PositionKind::PartialLine });
+                    out.push(Position {
+                        file,
+                        cursor: line_start + cut,
+                        line_start,
+                        kind: PositionKind::PartialLine,
+                    });
                 }
             }
         }
@@ -182,7 +201,10 @@ mod tests {
         positions
             .iter()
             .map(|p| {
-                let line_end = chars[p.cursor..].iter().position(|&c| c == '\n').map_or(chars.len(), |i| p.cursor + i);
+                let line_end = chars[p.cursor..]
+                    .iter()
+                    .position(|&c| c == '\n')
+                    .map_or(chars.len(), |i| p.cursor + i);
                 let typed: String = chars[p.line_start..p.cursor].iter().collect();
                 let rest: String = chars[p.cursor..line_end].iter().collect();
                 format!("{:?}: {typed:?} | {rest:?}\n", p.kind)
@@ -211,7 +233,12 @@ mod tests {
     #[test]
     fn spreading_keeps_order_and_the_cap() {
         let all: Vec<Position> = (0..10)
-            .map(|i| Position { file: 0, cursor: i, line_start: 0, kind: PositionKind::PartialLine })
+            .map(|i| Position {
+                file: 0,
+                cursor: i,
+                line_start: 0,
+                kind: PositionKind::PartialLine,
+            })
             .collect();
         let picked = spread(all.clone(), 3, &mut SplitMix::new(1));
         let cursors: Vec<usize> = picked.iter().map(|p| p.cursor).collect();
@@ -225,7 +252,14 @@ mod tests {
     fn the_walk_is_sorted_and_skips_hidden_and_build_directories() {
         let dir = std::env::temp_dir().join(format!("ghostline-walk-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for path in ["b.rs", "a/z.py", "a/b.go", ".git/x.rs", "target/y.rs", "notes.txt"] {
+        for path in [
+            "b.rs",
+            "a/z.py",
+            "a/b.go",
+            ".git/x.rs",
+            "target/y.rs",
+            "notes.txt",
+        ] {
             let path = dir.join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "x").unwrap();

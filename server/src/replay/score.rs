@@ -42,7 +42,9 @@ pub fn decide(suggestion: &str, target: &str) -> Decision {
         return Decision::Rejected;
     }
     if first == real {
-        return Decision::Accepted { chars: first.chars().count() };
+        return Decision::Accepted {
+            chars: first.chars().count(),
+        };
     }
     let a: Vec<char> = first.chars().collect();
     let b: Vec<char> = real.chars().collect();
@@ -51,7 +53,11 @@ pub fn decide(suggestion: &str, target: &str) -> Decision {
     while lcp > 0 && lcp < b.len() && is_word(b[lcp - 1]) && is_word(b[lcp]) {
         lcp -= 1;
     }
-    if lcp == 0 { Decision::Rejected } else { Decision::Partial { chars: lcp } }
+    if lcp == 0 {
+        Decision::Rejected
+    } else {
+        Decision::Partial { chars: lcp }
+    }
 }
 
 /// Whether the whole suggestion (all its lines) equals the real code (trailing blanks ignored).
@@ -60,7 +66,10 @@ pub fn exact_match(suggestion: &str, target: &str) -> bool {
     let real: Vec<&str> = target.split('\n').take(lines.len()).collect();
     !suggestion.trim().is_empty()
         && lines.len() == real.len()
-        && lines.iter().zip(&real).all(|(a, b)| a.trim_end() == b.trim_end())
+        && lines
+            .iter()
+            .zip(&real)
+            .all(|(a, b)| a.trim_end() == b.trim_end())
 }
 
 #[cfg(test)]
@@ -71,13 +80,19 @@ mod tests {
     fn decisions_follow_the_first_line() {
         let target = "x * 2\n    }\n";
         assert_eq!(decide("x * 2", target), Decision::Accepted { chars: 5 });
-        assert_eq!(decide("x * 2  \n    }", target), Decision::Accepted { chars: 5 });
+        assert_eq!(
+            decide("x * 2  \n    }", target),
+            Decision::Accepted { chars: 5 }
+        );
         assert_eq!(decide("x * 3", target), Decision::Partial { chars: 4 });
         assert_eq!(decide("y * 2", target), Decision::Rejected);
         assert_eq!(decide("", target), Decision::Rejected);
         assert_eq!(decide("\nx * 2", target), Decision::Rejected);
         // A partial accept ends at a word boundary of the real code.
-        assert_eq!(decide("self.count()", "self.counter += 1\n"), Decision::Partial { chars: 5 });
+        assert_eq!(
+            decide("self.count()", "self.counter += 1\n"),
+            Decision::Partial { chars: 5 }
+        );
         assert_eq!(decide("countdown", "counter\n"), Decision::Rejected);
         assert_eq!(Decision::Partial { chars: 5 }.accepted_chars(), 5);
         assert_eq!(Decision::Rejected.accepted_chars(), 0);
