@@ -41,6 +41,13 @@ pub struct ReplayArgs {
     /// Most new tokens per suggestion.
     #[arg(long, default_value_t = 48)]
     pub max_tokens: usize,
+    /// Feed this repository's source files to the adaptation before the walk (with
+    /// `--no-walk-feed`: the harm on a repository the adaptation was not fed).
+    #[arg(long, value_name = "DIR")]
+    pub prime: Option<PathBuf>,
+    /// Do not feed the walk's own text and outcomes to the adaptation.
+    #[arg(long)]
+    pub no_walk_feed: bool,
     /// A model directory; default: the embedded model.
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
@@ -77,14 +84,32 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         seed: args.seed,
         ..CompletionConfig::default()
     };
+    let prime = match &args.prime {
+        Some(dir) => replay::plan(dir, 0, args.seed)?
+            .files
+            .into_iter()
+            .map(|file| file.chars.into_iter().collect())
+            .collect(),
+        None => Vec::new(),
+    };
+    let adapt_options = replay::AdaptOptions {
+        on: true,
+        feed_walk: !args.no_walk_feed,
+        prime,
+    };
     let baseline = match args.adapt {
-        AdaptMode::Off | AdaptMode::Both => {
-            Some(replay::run(model.as_mut(), &walk, false, &config)?)
-        }
+        AdaptMode::Off | AdaptMode::Both => Some(replay::run(
+            model.as_mut(),
+            &walk,
+            &replay::AdaptOptions::default(),
+            &config,
+        )?),
         AdaptMode::On => None,
     };
     let adapted = match args.adapt {
-        AdaptMode::On | AdaptMode::Both => Some(replay::run(model.as_mut(), &walk, true, &config)?),
+        AdaptMode::On | AdaptMode::Both => {
+            Some(replay::run(model.as_mut(), &walk, &adapt_options, &config)?)
+        }
         AdaptMode::Off => None,
     };
     let output = Output {

@@ -165,15 +165,34 @@ fn tail(chars: &[char], n: usize) -> String {
     chars[chars.len().saturating_sub(n)..].iter().collect()
 }
 
-/// Replays `walk` once; `adapt` turns the adaptation on (fresh state each run).
+/// How the adaptation runs in one replay.
+#[derive(Clone, Debug, Default)]
+pub struct AdaptOptions {
+    /// Adaptation on (fresh state each run).
+    pub on: bool,
+    /// Feed the walk's own text and outcomes (off: the adaptation only knows `prime`, which
+    /// measures the harm on a repository it was not fed).
+    pub feed_walk: bool,
+    /// Text fed before the walk starts (another repository's files).
+    pub prime: Vec<String>,
+}
+
+/// Replays `walk` once.
 pub fn run(
     model: &mut dyn CompletionModel,
     walk: &Walk,
-    adapt: bool,
+    options: &AdaptOptions,
     config: &CompletionConfig,
 ) -> anyhow::Result<RunReport> {
     let adaptation = Arc::new(Mutex::new(Adaptation::new()));
     let inbox = adaptation.lock().unwrap_or_else(|p| p.into_inner()).inbox();
+    if options.on {
+        for text in &options.prime {
+            inbox.observe_text(text.clone());
+        }
+    }
+    let adapt = options.on;
+    let feed = options.on && options.feed_walk;
     let sink = AdaptationSink::new(inbox.clone(), Box::new(NoSink), Arc::new(true.into()));
     let model_id = model.info().name;
     let mut report = RunReport {
@@ -189,7 +208,7 @@ pub fn run(
     let (mut fed_file, mut fed_chars) = (0usize, 0usize);
     for (index, position) in walk.positions.iter().enumerate() {
         let file = &walk.files[position.file];
-        if adapt {
+        if feed {
             let state = &inbox;
             while fed_file < position.file {
                 let rest: String = walk.files[fed_file].chars[fed_chars..].iter().collect();
@@ -300,7 +319,7 @@ pub fn run(
                 at_ms: now_ms(),
                 suggestion: Some(facts.clone()),
             };
-            if adapt {
+            if feed {
                 sink.record(event);
             }
         }
