@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::adjust::{AdjustInput, LogitsAdjuster};
 use crate::cache::KvCache;
 use crate::config::LlamaConfig;
 use crate::device::{DevicePreference, select_device};
@@ -357,8 +358,19 @@ impl Engine {
         cancel: &CancelFlag,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelError> {
+        self.generate_adjusted(req, None, cancel, on_token)
+    }
+
+    /// [`Engine::generate`] with `adjuster` changing each step's logits before the pick.
+    pub fn generate_adjusted(
+        &mut self,
+        req: &GenerateRequest,
+        adjuster: Option<&dyn LogitsAdjuster>,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelError> {
         let result = catch_unwind(AssertUnwindSafe(|| {
-            self.generate_inner(req, cancel, on_token)
+            self.generate_inner(req, adjuster, cancel, on_token)
         }));
         match result {
             Ok(Ok(output)) => Ok(output),
@@ -378,6 +390,7 @@ impl Engine {
     fn generate_inner(
         &mut self,
         req: &GenerateRequest,
+        adjuster: Option<&dyn LogitsAdjuster>,
         cancel: &CancelFlag,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelError> {
@@ -472,6 +485,11 @@ impl Engine {
             self.fork_batch_cache(n_alternatives)?;
         }
         let vocab = self.config.vocab_size;
+        let prefix_ids = match adjuster {
+            Some(_) => self.tokenizer.encode(&req.prefix),
+            None => Vec::new(),
+        };
+        let mut adjusted = Vec::new();
         let mut logits: Vec<f32> = prompt_logits.repeat(n_alternatives);
         loop {
             let interrupt = if cancel.is_cancelled() {
@@ -489,7 +507,20 @@ impl Engine {
                     if let Some(reason) = interrupt {
                         alternative.finish = Some(reason);
                     } else {
-                        let row_logits = &logits[row * vocab..(row + 1) * vocab];
+                        let mut row_logits = &logits[row * vocab..(row + 1) * vocab];
+                        if let Some(adjuster) = adjuster {
+                            adjusted.clear();
+                            adjusted.extend_from_slice(row_logits);
+                            let generated_text = self.tokenizer.decode(&alternative.tokens);
+                            let input = AdjustInput {
+                                prefix: &req.prefix,
+                                prefix_ids: &prefix_ids,
+                                generated: &alternative.tokens,
+                                generated_text: &generated_text,
+                            };
+                            adjuster.adjust(&input, &mut adjusted);
+                            row_logits = &adjusted;
+                        }
                         alternative.choose(
                             row_logits,
                             &req.sampling,

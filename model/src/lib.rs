@@ -15,6 +15,7 @@
 //! prompt-prefix reuse, FIM, sampling, stop strings, budgets, cancellation and streaming.
 //! See `docs/model.md` for the design.
 
+pub mod adjust;
 pub mod bench;
 pub mod cache;
 pub mod checkpoint;
@@ -35,6 +36,7 @@ mod stream;
 pub mod tokenizer;
 pub mod weights;
 
+pub use adjust::{AdjustInput, LogitsAdjuster};
 pub use cache::KvCache;
 pub use config::{LlamaConfig, RopeScaling, TokenIds};
 pub use describe::{ModelDescription, describe};

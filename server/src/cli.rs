@@ -1,12 +1,15 @@
-//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | feedback`.
+//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | replay | feedback`.
 
 mod complete;
 mod feedback;
 mod index;
 mod model_generate;
 mod model_info;
+mod replay;
 mod stats;
 pub mod remote_args;
+
+pub use complete::language_from_path;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +46,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// What the local feedback store says: acceptance, latency, a plot over time.
     Stats(stats::StatsArgs),
+    /// Replay benchmark: simulate writing a repository and measure acceptance, with and without adaptation.
+    Replay(replay::ReplayArgs),
     /// Export or delete the locally recorded feedback.
     Feedback {
         /// Feedback subcommand.
@@ -206,6 +211,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(args) => {
             crate::logging::init("warn", None)?;
             stats::run(args)
+        }
+        Command::Replay(args) => {
+            crate::logging::init("warn", None)?;
+            replay::run(args)
         }
         Command::Feedback { command } => {
             crate::logging::init("warn", None)?;

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub log_level: Option<String>,
     /// The feedback store (`feedback`, `feedbackPath`, `feedbackRawPaths`, `feedbackMaxMb`).
     pub feedback: FeedbackSettings,
+    /// Adapt to the workspace and to accept/reject feedback (`adapt`; see `crate::adapt`).
+    pub adapt: bool,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             timings_notifications: false,
             log_level: None,
             feedback: FeedbackSettings::default(),
+            adapt: true,
         }
     }
 }
@@ -69,6 +72,7 @@ const KNOWN_KEYS: &[&str] = &[
     "feedback_path",
     "feedback_raw_paths",
     "feedback_max_mb",
+    "adapt",
 ];
 
 impl ServerConfig {
@@ -109,6 +113,9 @@ impl ServerConfig {
         };
         if let Some(enable) = reader.bool("enable") {
             self.enable = enable;
+        }
+        if let Some(adapt) = reader.bool("adapt") {
+            self.adapt = adapt;
         }
         if let Some(ms) = reader.integer("debounce_ms", 0, 10_000) {
             self.debounce_ms = ms;

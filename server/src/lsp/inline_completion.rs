@@ -264,11 +264,21 @@ impl Backend {
         let snippet_inputs = workspace_index::snippet_inputs(shared);
         let snippet_uri = uri.to_string();
         let snippet_document = document.clone();
+        let adaptation = config.adapt.then(|| shared.adaptation.clone());
         let job = shared.worker.run(move |model| {
             let queue_ms = ms_since(queued);
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms, Vec::new()));
             }
+            // Adaptation (crate::adapt): the local cache mixed into the model's next-token choice.
+            let mut adapted;
+            let model: &mut dyn crate::model::CompletionModel = match adaptation {
+                Some(adaptation) => {
+                    adapted = crate::adapt::AdaptedModel::new(model, adaptation);
+                    &mut adapted
+                }
+                None => model,
+            };
             // Counted in the context stage: choosing snippets is part of building the prompt.
             let snippets_started = std::time::Instant::now();
             let candidates = workspace_index::extra_snippets(

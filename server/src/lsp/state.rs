@@ -38,8 +38,14 @@ pub struct Shared {
     pub cache: Mutex<CompletionCache>,
     /// Suggestions shown, by id.
     pub suggestions: SuggestionRegistry,
-    /// Where feedback goes.
+    /// Where feedback goes (through the adaptation's sink, then the store).
     pub feedback: Box<dyn FeedbackSink>,
+    /// What the adaptation learnt (used on the model thread; see `crate::adapt`).
+    pub adaptation: std::sync::Arc<Mutex<crate::adapt::Adaptation>>,
+    /// Where written text and feedback wait for the adaptation.
+    pub adaptation_inbox: crate::adapt::Inbox,
+    /// The `adapt` setting, shared with the adaptation's feedback sink.
+    pub adapt_enabled: std::sync::Arc<AtomicBool>,
     /// The model thread.
     pub worker: ModelWorker,
     /// Counters for `ghostline/stats`.
@@ -61,7 +67,18 @@ pub struct Shared {
 impl Shared {
     /// New state around `client` and a model thread.
     pub fn new(client: Client, worker: ModelWorker, feedback: Box<dyn FeedbackSink>) -> Shared {
+        let adaptation = crate::adapt::Adaptation::new();
+        let adaptation_inbox = adaptation.inbox();
+        let adapt_enabled = std::sync::Arc::new(AtomicBool::new(ServerConfig::default().adapt));
+        let feedback: Box<dyn FeedbackSink> = Box::new(crate::adapt::AdaptationSink::new(
+            adaptation_inbox.clone(),
+            feedback,
+            adapt_enabled.clone(),
+        ));
         Shared {
+            adaptation: std::sync::Arc::new(Mutex::new(adaptation)),
+            adaptation_inbox,
+            adapt_enabled,
             client,
             documents: DocumentStore::default(),
             in_flight: InFlight::default(),
@@ -100,6 +117,7 @@ impl Shared {
 
     /// Replaces the settings.
     pub fn set_config(&self, config: ServerConfig) {
+        self.adapt_enabled.store(config.adapt, std::sync::atomic::Ordering::Relaxed);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
     }
 

@@ -144,8 +144,14 @@ fn did_close(shared: &Shared, params: Option<&Value>) {
     };
     let uri = params.text_document.uri.as_str().to_string();
     shared.in_flight.close(&uri);
-    if shared.documents.lock().remove(&uri).is_none() {
-        tracing::warn!(%uri, "didClose for a document that is not open");
+    match shared.documents.lock().remove(&uri) {
+        // What the user wrote there feeds the adaptation (never an open document: its text after
+        // the cursor would be suggested back and dropped as a duplicate of the suffix).
+        Some(document) if shared.adapt_enabled.load(std::sync::atomic::Ordering::Relaxed) => {
+            shared.adaptation_inbox.observe_text(document.rope.to_string());
+        }
+        Some(_) => {}
+        None => tracing::warn!(%uri, "didClose for a document that is not open"),
     }
 }
 

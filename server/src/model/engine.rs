@@ -3,7 +3,7 @@
 use ghostline_model::Engine;
 
 use super::{
-    CancelFlag, CompletionModel, GenerateOutput, GenerateRequest, LoadOptions, ModelCallError,
+    CancelFlag, LogitsAdjuster, CompletionModel, GenerateOutput, GenerateRequest, LoadOptions, ModelCallError,
     ModelInfo, ModelLoadError, ModelSpec,
 };
 
@@ -34,6 +34,29 @@ impl CompletionModel for Engine {
         Engine::generate(self, req, cancel, on_token).map_err(|error| ModelCallError::Generation {
             message: error.to_string(),
         })
+    }
+
+    fn generate_adjusted(
+        &mut self,
+        req: &GenerateRequest,
+        adjuster: Option<&dyn LogitsAdjuster>,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelCallError> {
+        Engine::generate_adjusted(self, req, adjuster, cancel, on_token).map_err(|error| {
+            ModelCallError::Generation {
+                message: error.to_string(),
+            }
+        })
+    }
+
+    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
+        Some(self.tokenizer().encode(text))
+    }
+
+    fn token_texts(&self) -> Option<Vec<String>> {
+        let tokenizer = self.tokenizer();
+        Some((0..tokenizer.vocab_size() as u32).map(|id| tokenizer.decode(&[id])).collect())
     }
 
     fn info(&self) -> ModelInfo {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use ghostline_model::{
     CancelFlag, Completion, DevicePreference, FinishReason, GenerateOutput, GenerateRequest,
-    GenerateTimings, LoadOptions, ModelInfo, Sampling,
+    GenerateTimings, LoadOptions, LogitsAdjuster, ModelInfo, Sampling,
 };
 
 /// A model that can complete text. Implementations are `Send` so they can move onto the model
@@ -25,6 +25,29 @@ pub trait CompletionModel: Send {
         cancel: &CancelFlag,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelCallError>;
+
+    /// [`CompletionModel::generate`] with `adjuster` changing each step's next-token logits (the
+    /// adaptation's n-gram cache). Models that cannot (remote ones) ignore it.
+    fn generate_adjusted(
+        &mut self,
+        req: &GenerateRequest,
+        adjuster: Option<&dyn LogitsAdjuster>,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelCallError> {
+        let _ = adjuster;
+        self.generate(req, cancel, on_token)
+    }
+
+    /// The model's token ids for `text`, when it has a local tokenizer.
+    fn tokenize(&self, _text: &str) -> Option<Vec<u32>> {
+        None
+    }
+
+    /// The text of every token id (index = id), when the model has a local tokenizer.
+    fn token_texts(&self) -> Option<Vec<String>> {
+        None
+    }
 
     /// What the model is.
     fn info(&self) -> ModelInfo;

@@ -1,0 +1,400 @@
+//! Adaptation to the user and the repository, fed by the same feedback events the store records:
+//!
+//! - `text_cache.rs`: a char-level cache of the text written so far and accepted suggestions;
+//!   what followed the longest matching context votes for the next token, interpolated with the
+//!   model's next-token distribution while decoding (the model crate's `LogitsAdjuster` hook).
+//! - `ngram.rs`: a token n-gram cache over the same text, used where the text cache has no match.
+//! - `rejections.rs`: rejection memory: a suggestion rejected at a place is not offered there
+//!   again; alternatives like often-rejected ones go last.
+//!
+//! [`AdaptedModel`] wraps any [`CompletionModel`] so the completion pipeline itself stays
+//! unchanged; [`AdaptationSink`] is a [`FeedbackSink`] that learns from accept/reject events.
+
+pub mod ngram;
+pub mod rejections;
+pub mod text_cache;
+
+use std::sync::{Arc, Mutex};
+
+use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, Receipt};
+use ghostline_model::AdjustInput;
+
+use crate::model::{
+    CancelFlag, CompletionModel, GenerateOutput, GenerateRequest, LogitsAdjuster, ModelCallError,
+    ModelInfo,
+};
+use ngram::NgramCache;
+use rejections::RejectionMemory;
+use text_cache::{TextCache, Vocabulary};
+
+/// Chars of the text before an accepted suggestion added to the cache with it (its context).
+const ACCEPT_CONTEXT_CHARS: usize = 200;
+
+/// Something learnt, waiting for the model thread to take it in.
+#[derive(Clone, Debug)]
+enum Learnt {
+    /// Text the user wrote or accepted (for the caches).
+    Text(String),
+    /// A rejected suggestion and the text before it.
+    Rejected { before: String, text: String },
+}
+
+/// Where feedback and written text wait until the next generation takes them in. Its lock is
+/// only held to push or take, so feeding it never waits for a generation.
+#[derive(Clone, Debug, Default)]
+pub struct Inbox(Arc<Mutex<Vec<Learnt>>>);
+
+impl Inbox {
+    fn push(&self, learnt: Learnt) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(learnt);
+    }
+
+    fn take(&self) -> Vec<Learnt> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Queues text the user wrote (workspace files, edits) for the caches.
+    pub fn observe_text(&self, text: impl Into<String>) {
+        let text = text.into();
+        if !text.is_empty() {
+            self.push(Learnt::Text(text));
+        }
+    }
+
+    /// Learns from one feedback event: accepted text feeds the caches, rejections the memory.
+    pub fn observe_feedback(&self, event: &FeedbackEvent) {
+        let Some(facts) = &event.suggestion else {
+            return;
+        };
+        let accepted = match event.kind {
+            FeedbackKind::Accepted => facts.text.as_str(),
+            FeedbackKind::PartiallyAccepted { accepted_chars } => {
+                let end = facts
+                    .text
+                    .char_indices()
+                    .nth(accepted_chars)
+                    .map_or(facts.text.len(), |(i, _)| i);
+                &facts.text[..end]
+            }
+            FeedbackKind::Rejected => {
+                self.push(Learnt::Rejected {
+                    before: tail_chars(&facts.context_before, rejections::PLACE_CHARS).to_string(),
+                    text: facts.text.clone(),
+                });
+                return;
+            }
+            FeedbackKind::Shown => return,
+        };
+        if accepted.is_empty() {
+            return;
+        }
+        let before = tail_chars(&facts.context_before, ACCEPT_CONTEXT_CHARS);
+        self.push(Learnt::Text(format!("{before}{accepted}")));
+    }
+}
+
+/// The adaptation state: what was learnt so far (used on the model thread).
+#[derive(Debug, Default)]
+pub struct Adaptation {
+    text: TextCache,
+    cache: NgramCache,
+    rejections: RejectionMemory,
+    inbox: Inbox,
+}
+
+impl Adaptation {
+    /// Nothing learnt.
+    pub fn new() -> Adaptation {
+        Adaptation::default()
+    }
+
+    /// Where to send what should be learnt.
+    pub fn inbox(&self) -> Inbox {
+        self.inbox.clone()
+    }
+
+    /// Takes in what the inbox holds (tokenized with `model`'s tokenizer for the token cache).
+    pub fn absorb_pending(&mut self, model: &dyn CompletionModel) {
+        if !self.text.has_vocabulary()
+            && let Some(texts) = model.token_texts()
+        {
+            self.text.set_vocabulary(Vocabulary::new(texts));
+        }
+        for learnt in self.inbox.take() {
+            match learnt {
+                Learnt::Text(text) => {
+                    self.text.add(&text);
+                    if let Some(tokens) = model.tokenize(&text) {
+                        self.cache.add(&tokens);
+                    }
+                }
+                Learnt::Rejected { before, text } => self.rejections.reject(&before, &text),
+            }
+        }
+    }
+
+    /// The text cache.
+    pub fn text_cache(&self) -> &TextCache {
+        &self.text
+    }
+
+    /// The n-gram cache.
+    pub fn cache(&self) -> &NgramCache {
+        &self.cache
+    }
+
+    /// The rejection memory.
+    pub fn rejections(&self) -> &RejectionMemory {
+        &self.rejections
+    }
+}
+
+/// The last `n` chars of `text`.
+fn tail_chars(text: &str, n: usize) -> &str {
+    let count = text.chars().count();
+    let skip = count.saturating_sub(n);
+    let start = text.char_indices().nth(skip).map_or(text.len(), |(i, _)| i);
+    &text[start..]
+}
+
+/// A [`CompletionModel`] whose generations go through the adaptation: n-gram interpolation while
+/// decoding, then rejection memory over the finished alternatives.
+pub struct AdaptedModel<'a> {
+    inner: &'a mut dyn CompletionModel,
+    adaptation: Arc<Mutex<Adaptation>>,
+}
+
+impl<'a> AdaptedModel<'a> {
+    /// Wraps `inner`.
+    pub fn new(
+        inner: &'a mut dyn CompletionModel,
+        adaptation: Arc<Mutex<Adaptation>>,
+    ) -> AdaptedModel<'a> {
+        AdaptedModel { inner, adaptation }
+    }
+}
+
+impl CompletionModel for AdaptedModel<'_> {
+    fn generate(
+        &mut self,
+        req: &GenerateRequest,
+        cancel: &CancelFlag,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<GenerateOutput, ModelCallError> {
+        let mut adaptation = self.adaptation.lock().unwrap_or_else(|p| p.into_inner());
+        adaptation.absorb_pending(&*self.inner);
+        let adjuster = Caches {
+            text: &adaptation.text,
+            tokens: &adaptation.cache,
+        };
+        let adjuster: &dyn LogitsAdjuster = &adjuster;
+        let mut output = self
+            .inner
+            .generate_adjusted(req, Some(adjuster), cancel, on_token)?;
+        adaptation
+            .rejections
+            .filter(&req.prefix, &mut output.completions);
+        Ok(output)
+    }
+
+    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
+        self.inner.tokenize(text)
+    }
+
+    fn token_texts(&self) -> Option<Vec<String>> {
+        self.inner.token_texts()
+    }
+
+    fn info(&self) -> ModelInfo {
+        self.inner.info()
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.inner.count_tokens(text)
+    }
+
+    fn health(&self) -> Option<crate::model::Degradation> {
+        self.inner.health()
+    }
+}
+
+/// The text cache, or the token n-gram cache where the text cache has no match.
+struct Caches<'a> {
+    text: &'a TextCache,
+    tokens: &'a NgramCache,
+}
+
+impl LogitsAdjuster for Caches<'_> {
+    fn adjust(&self, input: &AdjustInput<'_>, logits: &mut [f32]) {
+        let tail_start = input.prefix.len().saturating_sub(256);
+        let start = (tail_start..=input.prefix.len())
+            .find(|&i| input.prefix.is_char_boundary(i))
+            .unwrap_or(input.prefix.len());
+        let context = format!("{}{}", &input.prefix[start..], input.generated_text);
+        if !self.text.adjust_text(&context, logits) {
+            let history = [input.prefix_ids, input.generated].concat();
+            self.tokens.adjust_history(&history, logits);
+        }
+    }
+}
+
+/// A [`FeedbackSink`] that feeds the adaptation, then passes every call on to `inner` (the
+/// server puts it in front of the store; the replay uses it with [`NoSink`]).
+pub struct AdaptationSink {
+    inner: Box<dyn FeedbackSink>,
+    inbox: Inbox,
+    enabled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AdaptationSink {
+    /// A sink feeding `inbox` (while `enabled`, the `adapt` setting) in front of `inner`.
+    pub fn new(
+        inbox: Inbox,
+        inner: Box<dyn FeedbackSink>,
+        enabled: Arc<std::sync::atomic::AtomicBool>,
+    ) -> AdaptationSink {
+        AdaptationSink {
+            inner,
+            inbox,
+            enabled,
+        }
+    }
+}
+
+impl FeedbackSink for AdaptationSink {
+    fn record(&self, event: FeedbackEvent) -> Receipt {
+        if self.enabled.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inbox.observe_feedback(&event);
+        }
+        self.inner.record(event)
+    }
+
+    fn configure(&self, settings: &crate::feedback::FeedbackSettings) {
+        self.inner.configure(settings)
+    }
+
+    fn status(&self) -> crate::feedback::FeedbackStatus {
+        self.inner.status()
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<crate::feedback::FeedbackStatus>> {
+        self.inner.subscribe()
+    }
+
+    fn flush(&self) -> Receipt {
+        self.inner.flush()
+    }
+}
+
+/// A sink that records nothing.
+pub struct NoSink;
+
+impl FeedbackSink for NoSink {
+    fn record(&self, _event: FeedbackEvent) -> Receipt {
+        Receipt::none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::feedback::SuggestionFacts;
+
+    struct Counting(Arc<Mutex<Vec<String>>>);
+
+    impl FeedbackSink for Counting {
+        fn record(&self, event: FeedbackEvent) -> Receipt {
+            self.0.lock().unwrap().push(event.kind.to_string());
+            Receipt::none()
+        }
+    }
+
+    fn event(kind: FeedbackKind, text: &str) -> FeedbackEvent {
+        FeedbackEvent {
+            suggestion_id: "s1".into(),
+            kind,
+            at_ms: 0,
+            suggestion: Some(SuggestionFacts {
+                language_id: "python".into(),
+                uri: "file:///a.py".into(),
+                model_id: "m".into(),
+                trigger_kind: "invoked",
+                prompt_tokens: None,
+                text: text.into(),
+                context_before: "def f(x):\n    ".into(),
+                context_after: String::new(),
+                from_cache: false,
+                since_request_ms: 0.0,
+                latency_ms: 0.0,
+                stages_json: "{}".into(),
+            }),
+        }
+    }
+
+    fn learnt(inbox: &Inbox) -> Vec<String> {
+        inbox
+            .take()
+            .into_iter()
+            .map(|l| match l {
+                Learnt::Text(t) => format!("text {t:?}"),
+                Learnt::Rejected { before, text } => format!("rejected {text:?} after {before:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sink_learns_from_decisions_and_passes_every_event_on() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let enabled = Arc::new(AtomicBool::new(true));
+        let inbox = Inbox::default();
+        let sink = AdaptationSink::new(
+            inbox.clone(),
+            Box::new(Counting(seen.clone())),
+            enabled.clone(),
+        );
+        sink.record(event(FeedbackKind::Shown, "return x * 2"));
+        sink.record(event(FeedbackKind::Accepted, "return x * 2"));
+        sink.record(event(
+            FeedbackKind::PartiallyAccepted { accepted_chars: 6 },
+            "return y",
+        ));
+        sink.record(event(FeedbackKind::Rejected, "pass"));
+        assert_eq!(
+            learnt(&inbox),
+            [
+                "text \"def f(x):\\n    return x * 2\"",
+                "text \"def f(x):\\n    return\"",
+                "rejected \"pass\" after \"def f(x):\\n    \"",
+            ]
+        );
+        enabled.store(false, std::sync::atomic::Ordering::Relaxed);
+        sink.record(event(FeedbackKind::Accepted, "return x * 2"));
+        assert!(learnt(&inbox).is_empty(), "adapt off: nothing learnt");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["show", "accept", "partial_accept", "reject", "accept"]
+        );
+    }
+
+    #[test]
+    fn rejections_reach_the_memory_once_absorbed() {
+        let mut adaptation = Adaptation::new();
+        adaptation
+            .inbox()
+            .observe_feedback(&event(FeedbackKind::Rejected, "pass"));
+        adaptation.inbox().observe_text("x = 1\n");
+        let model = crate::test_model::ScriptedModel::new(&["pass"]);
+        adaptation.absorb_pending(&model);
+        assert!(
+            adaptation
+                .rejections()
+                .rejected_here("def f(x):\n    ", "pass")
+        );
+        assert_eq!(adaptation.text_cache().len(), 6);
+    }
+}

@@ -1,0 +1,86 @@
+//! `ghostline replay --json` on a tiny fixture repository with the real binary and the embedded
+//! model: the report has the documented shape, and the adaptation (n-gram cache fed by the text
+//! written so far and accepted suggestions) raises second-half acceptance on a repository built so
+//! that the cache must help (identical files). With the adaptation broken, adapted == baseline
+//! and the test fails.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn replay(args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_ghostline"))
+        .arg("replay")
+        .args([
+            "--repo",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/replay/fixture"),
+            "--json",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "replay {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "not JSON ({err}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+const KEYS: &[&str] = &[
+    "acceptance_rate",
+    "first_half_acceptance_rate",
+    "second_half_acceptance_rate",
+    "exact_match",
+    "suggestions",
+    "accepted_chars_per_suggestion",
+    "p95_latency_ms",
+];
+
+#[test]
+fn adaptation_raises_second_half_acceptance_on_a_repetitive_repository() {
+    let report = replay(&["--max-suggestions", "24", "--max-tokens", "24"]);
+    assert_eq!(report["files"], 4, "{report:#}");
+    for run in ["baseline", "adapted"] {
+        for key in KEYS {
+            let value = report[run][key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{run}.{key} missing: {report:#}"));
+            assert!(value >= 0.0);
+        }
+        assert_eq!(report[run]["positions"], 24, "{report:#}");
+        let rate = report[run]["acceptance_rate"].as_f64().unwrap();
+        assert!(rate <= 1.0);
+    }
+    assert_eq!(report["baseline"]["cache_tokens"], 0);
+    assert!(
+        report["adapted"]["cache_tokens"].as_u64().unwrap() > 100,
+        "{report:#}"
+    );
+    let base = report["baseline"]["second_half_acceptance_rate"]
+        .as_f64()
+        .unwrap();
+    let adapted = report["adapted"]["second_half_acceptance_rate"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        adapted >= base + 0.2,
+        "adaptation must help on identical files: baseline {base}, adapted {adapted}\n{report:#}"
+    );
+    // Deterministic: the same seed gives the same numbers.
+    let again = replay(&[
+        "--max-suggestions",
+        "24",
+        "--max-tokens",
+        "24",
+        "--adapt",
+        "on",
+    ]);
+    assert_eq!(again["adapted"]["accepted"], report["adapted"]["accepted"]);
+    assert!(again["baseline"].is_null());
+}
