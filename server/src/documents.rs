@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ropey::Rope;
 
-use crate::syntax::{self, InputEdit, Lang, SyntaxTree};
+use crate::syntax::{self, Lang, SyntaxTree};
 
 /// One open document. Cloning is cheap (the Rope shares its nodes; a tree clone is a reference
 /// count).
@@ -150,28 +150,14 @@ impl Document {
         let len = self.rope.len_chars();
         let start = range.start.min(len);
         let end = range.end.clamp(start, len);
-        let (start_byte, start_position) = syntax::point_at(&self.rope, start);
-        let (old_end_byte, old_end_position) = syntax::point_at(&self.rope, end);
+        let (start_position, old_end_position) =
+            syntax::replace(&mut self.rope, self.tree.as_mut(), start, end, &edit.text);
         let added_lines = edit.text.chars().filter(|&c| c == '\n').count();
         self.recent_edits.record(
             start_position.row,
             old_end_position.row - start_position.row,
             added_lines,
         );
-        self.rope.remove(start..end);
-        self.rope.insert(start, &edit.text);
-        let new_end = start + edit.text.chars().count();
-        let (new_end_byte, new_end_position) = syntax::point_at(&self.rope, new_end);
-        if let Some(tree) = &mut self.tree {
-            tree.edit(&InputEdit {
-                start_byte,
-                old_end_byte,
-                new_end_byte,
-                start_position,
-                old_end_position,
-                new_end_position,
-            });
-        }
         self.tree_is_stale = true;
     }
 

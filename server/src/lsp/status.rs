@@ -85,14 +85,7 @@ async fn begin_progress(
     shared: &Shared,
     description: &str,
 ) -> Option<OngoingProgress<Unbounded, NotCancellable>> {
-    let token = ProgressToken::String(format!(
-        "ghostline/model-load/{}",
-        PROGRESS_COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    if let Err(error) = shared.client.create_work_done_progress(token.clone()).await {
-        tracing::debug!(%error, "client refused a progress token");
-        return None;
-    }
+    let token = progress_token(shared, "model-load").await?;
     Some(
         shared
             .client
@@ -101,4 +94,18 @@ async fn begin_progress(
             .begin()
             .await,
     )
+}
+
+/// A new work-done progress token `ghostline/<kind>/<n>` the client accepted, or `None` when it
+/// refused one (then there is no progress to report).
+pub(super) async fn progress_token(shared: &Shared, kind: &str) -> Option<ProgressToken> {
+    let token = ProgressToken::String(format!(
+        "ghostline/{kind}/{}",
+        PROGRESS_COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    if let Err(error) = shared.client.create_work_done_progress(token.clone()).await {
+        tracing::debug!(%error, "client refused a progress token");
+        return None;
+    }
+    Some(token)
 }

@@ -5,11 +5,11 @@
 //! snippets for one completion (open documents, recent edits, definitions).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tower_lsp_server::ls_types::{
-    DidChangeWatchedFilesParams, FileChangeType, InitializeParams, ProgressToken, Registration, Uri,
+    DidChangeWatchedFilesParams, FileChangeType, InitializeParams, Registration, Uri,
 };
 use tower_lsp_server::{Bounded, NotCancellable, OngoingProgress};
 
@@ -19,7 +19,6 @@ use crate::index::extract::TreeSitterExtractor;
 use crate::index::{IndexCommand, IndexEvent, IndexHandle, IndexLimits};
 use crate::related::{self, Snippet, SnippetConfig, SnippetKind, SnippetSource};
 
-static PROGRESS_COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// Lines above and below the cursor whose identifiers are looked up in the index.
 const LOOKUP_LINES_BEFORE: usize = 30;
@@ -143,14 +142,7 @@ async fn begin_progress(
     shared: &Shared,
     files: usize,
 ) -> Option<OngoingProgress<Bounded, NotCancellable>> {
-    let token = ProgressToken::String(format!(
-        "ghostline/index/{}",
-        PROGRESS_COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    if let Err(error) = shared.client.create_work_done_progress(token.clone()).await {
-        tracing::debug!(%error, "client refused a progress token");
-        return None;
-    }
+    let token = super::status::progress_token(shared, "index").await?;
     Some(
         shared
             .client

@@ -3,7 +3,7 @@
 //! of the document and reparse incrementally from the document's tree.
 
 use ropey::Rope;
-use tree_sitter::{InputEdit, Node, Tree};
+use tree_sitter::{Node, Tree};
 
 use crate::syntax::{self, Lang};
 
@@ -25,21 +25,8 @@ impl SyntaxSnapshot {
     fn with_insertion(&self, text: &str, covered: usize) -> Option<(Rope, Tree)> {
         let mut rope = self.rope.clone();
         let end = (self.cursor + covered).min(rope.len_chars());
-        let (start_byte, start_position) = syntax::point_at(&rope, self.cursor);
-        let (old_end_byte, old_end_position) = syntax::point_at(&rope, end);
-        rope.remove(self.cursor..end);
-        rope.insert(self.cursor, text);
-        let (new_end_byte, new_end_position) =
-            syntax::point_at(&rope, self.cursor + text.chars().count());
         let mut tree = self.tree.clone();
-        tree.edit(&InputEdit {
-            start_byte,
-            old_end_byte,
-            new_end_byte,
-            start_position,
-            old_end_position,
-            new_end_position,
-        });
+        syntax::replace(&mut rope, Some(&mut tree), self.cursor, end, text);
         let tree = syntax::parse_rope(self.lang, &rope, Some(&tree), syntax::PARSE_TIMEOUT)?;
         Some((rope, tree))
     }
