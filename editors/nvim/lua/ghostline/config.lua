@@ -20,6 +20,7 @@ local M = {}
 ---@field feedback boolean|nil      record shown/accepted/rejected suggestions in a local SQLite file (default true)
 ---@field feedbackPath string|nil   that file (absolute); nil = $XDG_DATA_HOME/ghostline/feedback.sqlite3
 ---@field feedbackRawPaths boolean|nil  store file paths too (default false: only a hash)
+---@field adapt boolean|nil         adapt to the code you write/accept and remember rejections (default true)
 
 ---@class ghostline.Options
 M.defaults = {
