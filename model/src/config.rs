@@ -134,6 +134,10 @@ impl RopeScaling {
 /// Largest per-head width accepted (real models use 64–256).
 pub const MAX_HEAD_DIM: usize = 4096;
 
+/// Most decoder layers accepted (the largest open models have ~130). The loader builds a few
+/// tensor descriptions per layer before reading any weight, so an absurd count must fail first.
+pub const MAX_LAYERS: usize = 1024;
+
 fn one() -> f64 {
     1.0
 }
@@ -263,6 +267,12 @@ impl LlamaConfig {
         // tables before any weight is read.
         if self.checked_n_params().is_none() {
             return fail("the sizes are too large: the parameter count overflows".to_string());
+        }
+        if self.num_hidden_layers > MAX_LAYERS {
+            return fail(format!(
+                "num_hidden_layers {} is more than any supported model ({MAX_LAYERS})",
+                self.num_hidden_layers
+            ));
         }
         if self.head_dim() > MAX_HEAD_DIM {
             return fail(format!(
@@ -414,7 +424,8 @@ mod tests {
 
     /// Regression (reliability campaign): sizes whose products overflow made `n_params` and
     /// `hf_tensor_specs` panic (overflow checks are on in the product's profile), and a huge
-    /// `head_dim` allocated RoPE frequencies before any weight was read.
+    /// `head_dim` allocated RoPE frequencies before any weight was read; a million layers built
+    /// a million layers' tensor descriptions (out of memory in the fuzzer).
     #[test]
     fn absurd_sizes_are_config_errors_not_panics() {
         let path = Path::new("config.json");
@@ -422,6 +433,8 @@ mod tests {
             r#"{"vocab_size":8,"hidden_size":4611686018427387904,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":4,"head_dim":1099511627776}"#,
             r#"{"vocab_size":18446744073709551615,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2}"#,
             r#"{"vocab_size":8,"hidden_size":8,"intermediate_size":4,"num_hidden_layers":1,"num_attention_heads":2,"head_dim":1048576}"#,
+            // Found by the model_config fuzzer (out of memory): a million layers' tensor specs.
+            "[2,82,8,1114144,8,8,118]",
         ] {
             let error = LlamaConfig::from_json_str(json, path)
                 .unwrap_err()
