@@ -368,6 +368,16 @@ impl Llama {
         weights::write_safetensors(path, &self.to_hf_tensors(config))
     }
 
+    /// [`Llama::save_safetensors`] with the weights stored as `dtype`.
+    pub fn save_safetensors_as(
+        &self,
+        config: &LlamaConfig,
+        path: &Path,
+        dtype: weights::StoreDtype,
+    ) -> Result<(), ModelError> {
+        weights::write_safetensors_as(path, &self.to_hf_tensors(config), dtype)
+    }
+
     /// Loads `config.json` and `model.safetensors` from a model directory onto `device`.
     pub fn load_dir(dir: &Path, device: &Device) -> Result<(LlamaConfig, Llama), ModelError> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;

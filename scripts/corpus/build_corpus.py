@@ -204,6 +204,82 @@ def python_sources(stdlib, args, manifest):
         yield ("python-stdlib", group, version, "PSF-2.0"), docs
 
 
+def go_sources(go_root, args, manifest):
+    """Go's standard library (Debian's golang-N-src package, BSD-3-Clause), one group per
+    top-two-level package directory; tests, testdata and vendored code skipped."""
+    root = Path(go_root)
+    version = root.parent.name.replace("go-", "") if root.name == "src" else "?"
+    groups = {}
+    for path in sorted(root.rglob("*.go")):
+        parts = path.relative_to(root).parts
+        if path.name.endswith("_test.go") or any(p in ("testdata", "vendor", "internal_test") for p in parts):
+            continue
+        group = "/".join(parts[:2]) if len(parts) > 2 else parts[0] if len(parts) > 1 else "root"
+        groups.setdefault(group, []).append(path)
+    for group, paths in sorted(groups.items()):
+        docs, total = [], 0
+        for path in paths:
+            text = read_text(path, args.max_file_bytes)
+            if text is None or is_generated_or_minified(text) or mentions_benchmark(text):
+                continue
+            if "Code generated" in text[:400] and "DO NOT EDIT" in text[:400]:
+                continue
+            if total + len(text) > args.max_group_bytes:
+                break
+            total += len(text)
+            docs.append({"lang": "go", "group": "go:" + group, "path": "go-stdlib/" + path.relative_to(root).as_posix(), "text": text})
+        yield ("go-stdlib", group, version, "BSD-3-Clause"), docs
+
+
+JS_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
+
+
+def npm_sources(npm_dir, args, manifest):
+    """Unpacked `npm pack` tarballs (`NAME-VERSION.tgz`): the package's `src/` (else `lib/`, else
+    everything), no tests, declaration files, minified or bundled files."""
+    import tarfile
+    for tgz in sorted(Path(npm_dir).glob("*.tgz")):
+        try:
+            with tarfile.open(tgz) as tar:
+                members = {m.name: m for m in tar.getmembers() if m.isfile()}
+                pkg = json.loads(tar.extractfile(members["package/package.json"]).read())
+                name, version = pkg.get("name", tgz.stem), str(pkg.get("version", ""))
+                lic = pkg.get("license", "")
+                lic = lic if isinstance(lic, str) else (lic or {}).get("type", "")
+                if not licence_is_permissive(lic):
+                    manifest.append(("npm", name, version, lic or "none", "skipped:licence", 0, 0))
+                    continue
+                files = sorted(n for n in members if n.endswith(JS_EXTENSIONS) and not n.endswith(".d.ts")
+                               and not re.search(r"\.min\.|\.d\.[mc]?ts$", n))
+                def under(prefix):
+                    return [n for n in files if n.startswith(prefix)]
+                chosen = under("package/src/") or under("package/lib/") or files
+                docs, total = [], 0
+                for member in chosen:
+                    parts = member.split("/")
+                    if any(p in ("node_modules", "test", "tests", "__tests__", "spec", "examples", "example",
+                                 "bench", "benchmark", "fixtures", "vendor", "umd") for p in parts):
+                        continue
+                    if members[member].size > args.max_file_bytes or members[member].size < 64:
+                        continue
+                    try:
+                        text = tar.extractfile(members[member]).read().decode("utf-8")
+                    except UnicodeDecodeError:
+                        continue
+                    if is_generated_or_minified(text) or mentions_benchmark(text):
+                        continue
+                    if total + len(text) > args.max_group_bytes:
+                        break
+                    total += len(text)
+                    lang = "typescript" if member.endswith((".ts", ".tsx", ".mts", ".cts")) else "javascript"
+                    rel = member[len("package/"):]
+                    docs.append({"lang": lang, "group": "npm:" + name, "path": f"{name}-{version}/{rel}", "text": text})
+        except (tarfile.TarError, KeyError, json.JSONDecodeError) as err:
+            manifest.append(("npm", tgz.stem, "", "", f"skipped:unreadable ({err})", 0, 0))
+            continue
+        yield ("npm", name, version, lic), docs
+
+
 def devset_packages(devset_dir):
     """Package names (`name` of `name-version/...` paths) used by the dev set: never trained on."""
     names = set()
@@ -230,16 +306,25 @@ def main():
     ap.add_argument("--max-group-bytes", type=int, default=600_000)
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--devset", default=None, help="directory of the project's dev set (*.jsonl); its packages are excluded")
+    ap.add_argument("--exclude", action="append", default=[],
+                    help="package name never trained on (e.g. the replay benchmark's repositories)")
+    ap.add_argument("--go-src", default=None, help="Go standard library source directory (.../go-1.19/src)")
+    ap.add_argument("--npm", default=None, help="directory of `npm pack` tarballs")
     ap.add_argument("--python-repeat", type=int, default=3,
                     help="Python is ~10%% of the bytes; repeat its training files to balance the mix")
     args = ap.parse_args()
 
-    excluded = devset_packages(args.devset)
+    excluded = devset_packages(args.devset) | set(args.exclude)
     manifest, all_docs, meta = [], [], {}
-    for gen in (rust_sources(args.registry, args, manifest), python_sources(args.python_stdlib, args, manifest)):
+    sources = [rust_sources(args.registry, args, manifest), python_sources(args.python_stdlib, args, manifest)]
+    if args.go_src:
+        sources.append(go_sources(args.go_src, args, manifest))
+    if args.npm:
+        sources.append(npm_sources(args.npm, args, manifest))
+    for gen in sources:
         for (source, name, version, lic), docs in gen:
             if name in excluded:
-                manifest.append((source, name, version, lic, "skipped:devset", 0, 0))
+                manifest.append((source, name, version, lic, "skipped:devset-or-benchmark", 0, 0))
                 continue
             meta[docs[0]["group"] if docs else name] = (source, name, version, lic)
             all_docs.extend(docs)

@@ -15,6 +15,12 @@ use crate::fim::SpecialToken;
 use crate::rng::SplitMix64;
 use crate::tokenizer::{TextEncoder, special_id};
 
+/// The device `model`'s parameters live on (flex for an empty model).
+fn model_device(model: &Llama) -> Device {
+    use burn::module::Module;
+    model.devices().into_iter().next().unwrap_or_else(Device::flex)
+}
+
 /// Mean cross-entropy (nats/token) of `model` over the first `n_windows` held-out windows.
 pub fn heldout_loss(
     model: &Llama,
@@ -22,7 +28,7 @@ pub fn heldout_loss(
     n_windows: usize,
     seq_len: usize,
 ) -> f64 {
-    let device = Device::flex();
+    let device = model_device(model);
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let n_windows = n_windows.min(windows.n_windows()).max(1);
     let batch = 4;
@@ -122,7 +128,7 @@ pub fn complete_fim(
     task: &FimTask,
     max_new_tokens: usize,
 ) -> Result<String> {
-    let device = Device::flex();
+    let device = model_device(model);
     let mut prefix = encoder.encode(&task.prefix)?;
     let mut suffix = encoder.encode(&task.suffix)?;
     let context = config

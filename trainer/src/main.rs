@@ -52,6 +52,9 @@ enum Command {
         /// With --resume: change the schedule's total number of steps.
         #[arg(long)]
         total_steps: Option<usize>,
+        /// `cpu` (burn flex) or `gpu` (burn wgpu on the default adapter).
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: ghostline_train::trainer::TrainDevice,
     },
     /// Greedy completions from a model directory, through the editor's engine, with timings.
     Sample {
@@ -83,7 +86,27 @@ enum Command {
         run: PathBuf,
         #[arg(long, default_value = "model/weights/default")]
         out: PathBuf,
+        /// Element type of `model.safetensors`: `f32`, or `f16` (half the size).
+        #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
+        dtype: String,
     },
+    /// Rewrites a model directory's weights in another element type (e.g. an f32 export as f16).
+    Convert {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "f16", value_parser = ["f32", "f16"])]
+        dtype: String,
+    },
+}
+
+fn store_dtype(name: &str) -> ghostline_model::weights::StoreDtype {
+    if name == "f16" {
+        ghostline_model::weights::StoreDtype::F16
+    } else {
+        ghostline_model::weights::StoreDtype::F32
+    }
 }
 
 fn main() -> Result<()> {
@@ -110,8 +133,10 @@ fn main() -> Result<()> {
             out,
             resume,
             total_steps,
-        } => run::train(config.as_deref(), &out, resume, total_steps),
-        Command::Export { run, out } => run::export(&run, &out),
+            device,
+        } => run::train(config.as_deref(), &out, resume, total_steps, device),
+        Command::Export { run, out, dtype } => run::export(&run, &out, store_dtype(&dtype)),
+        Command::Convert { model, out, dtype } => run::convert(&model, &out, store_dtype(&dtype)),
         Command::RandomModel {
             out,
             seed,

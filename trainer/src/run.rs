@@ -17,7 +17,9 @@ use crate::eval::{fim_exact_match, fim_tasks, heldout_loss};
 use crate::fim::TransformOptions;
 use crate::plot::loss_curve_svg;
 use crate::tokenizer::{TextEncoder, load_tokenizer, train_tokenizer};
-use crate::trainer::{EvalRecord, TrainConfig, Trainer, learning_rate, use_flex_by_default};
+use crate::trainer::{
+    EvalRecord, TrainConfig, TrainDevice, Trainer, learning_rate, use_flex_by_default,
+};
 
 /// `ghostline-train tokenizer`: trains the BPE on the first `max_bytes` of the training corpus.
 pub fn tokenizer(corpus: &Path, vocab_size: usize, max_bytes: usize, out: &Path) -> Result<()> {
@@ -94,11 +96,11 @@ pub fn train(
     out: &Path,
     resume: bool,
     total_steps: Option<usize>,
+    device: TrainDevice,
 ) -> Result<()> {
-    use_flex_by_default();
     let run_config = out.join("run_config.json");
     let checkpoint = out.join("checkpoint");
-    let config: TrainConfig = if resume {
+    let mut config: TrainConfig = if resume {
         let mut config: TrainConfig = serde_json::from_str(
             &std::fs::read_to_string(&run_config)
                 .with_context(|| format!("reading {}", run_config.display()))?,
@@ -145,10 +147,11 @@ pub fn train(
     let tasks = fim_tasks(&heldout_documents, config.fim_eval_samples, 7);
 
     let mut trainer = if resume {
-        Trainer::resume(config.clone(), &checkpoint)?
+        Trainer::resume_on(config.clone(), &checkpoint, device)?
     } else {
-        Trainer::new(config.clone())
+        Trainer::new_on(config.clone(), device)
     };
+    info!("training on {device:?} ({:?})", trainer.device());
     let n_params = config.model.n_params();
     info!(
         "run {}: {n_params} parameters, {} training tokens available ({} windows), step {}/{}",
@@ -169,16 +172,17 @@ pub fn train(
     let elapsed_before = trainer.state.elapsed_secs;
     let mut last_checkpoint = Instant::now();
     let tokens_per_step = config.batch_size * config.seq_len;
+    let eval_config = config.clone();
     let evaluate = |trainer: &mut Trainer| -> Result<()> {
         let started = Instant::now();
         let model = trainer.inference_model();
         let loss = heldout_loss(
             &model,
             &heldout_windows,
-            config.eval_windows,
-            config.seq_len,
+            eval_config.eval_windows,
+            eval_config.seq_len,
         );
-        let em = fim_exact_match(&model, &config.model, &encoder, &tasks)?;
+        let em = fim_exact_match(&model, &eval_config.model, &encoder, &tasks)?;
         let record = EvalRecord {
             step: trainer.state.step,
             tokens_seen: trainer.state.tokens_seen,
@@ -221,9 +225,35 @@ pub fn train(
         );
         Ok(())
     };
+    // Time-budgeted schedule: steps CALIBRATION_START.. are timed (the first ones include kernel
+    // compilation and autotuning), then total_steps is fixed for the rest of the run.
+    const CALIBRATION_START: usize = 10;
+    const CALIBRATION_STEPS: usize = 30;
+    let mut calibration_started: Option<Instant> = None;
     while trainer.state.step < config.total_steps {
         let loss = trainer.step(&train_windows)?;
         let step = trainer.state.step;
+        if let Some(budget) = config.time_budget_secs {
+            let done_in_session = step - session_first_step;
+            if done_in_session == CALIBRATION_START {
+                calibration_started = Some(Instant::now());
+            } else if done_in_session == CALIBRATION_START + CALIBRATION_STEPS
+                && let Some(started) = calibration_started
+            {
+                let per_step = started.elapsed().as_secs_f64() / CALIBRATION_STEPS as f64;
+                let total = fit_schedule(&config, step, per_step, session_start.elapsed().as_secs_f64(), budget);
+                info!(
+                    "time budget {budget:.0}s: {per_step:.3}s/step -> schedule of {total} steps ({} tokens)",
+                    total * tokens_per_step
+                );
+                config.total_steps = total;
+                config.time_budget_secs = None;
+                trainer.config.total_steps = total;
+                trainer.config.time_budget_secs = None;
+                std::fs::write(&run_config, serde_json::to_string_pretty(&config)?)?;
+                progress.set_length(total as u64);
+            }
+        }
         let session_secs = session_start.elapsed().as_secs_f64();
         let tokens_per_sec =
             ((step - session_first_step) * tokens_per_step) as f64 / session_secs.max(1e-9);
@@ -287,6 +317,53 @@ pub fn train(
     Ok(())
 }
 
+/// The schedule length that fits `budget` seconds of wall time, given `per_step` seconds per
+/// optimizer step, `elapsed` seconds already spent and `step` steps done. Evaluations are counted
+/// as their share of the budget (a held-out evaluation costs about as much as its windows in
+/// training steps, plus the FIM tasks' generation); 5 % is kept in reserve for the final
+/// checkpoint.
+pub fn fit_schedule(
+    config: &TrainConfig,
+    step: usize,
+    per_step: f64,
+    elapsed: f64,
+    budget: f64,
+) -> usize {
+    let remaining = (budget * 0.95 - elapsed).max(0.0);
+    let eval_cost_steps = (config.eval_windows as f64 / config.batch_size as f64)
+        + config.fim_eval_samples as f64 * 0.5;
+    let steps_per_eval = if config.eval_every_steps > 0 {
+        config.eval_every_steps as f64
+    } else {
+        f64::INFINITY
+    };
+    // x training steps cost x + (x / steps_per_eval + 1) * eval_cost_steps step-times.
+    let per_training_step = 1.0 + eval_cost_steps / steps_per_eval;
+    let available = remaining / per_step - eval_cost_steps;
+    let more = (available / per_training_step).floor().max(1.0) as usize;
+    (step + more).max(config.warmup_steps + 1)
+}
+
+/// `ghostline-train convert`: copies the model directory `model` to `out` with its weights
+/// rewritten as `dtype` (config.json and tokenizer.json unchanged).
+pub fn convert(model: &Path, out: &Path, dtype: ghostline_model::weights::StoreDtype) -> Result<()> {
+    use_flex_by_default();
+    let (config, llama) = ghostline_model::Llama::load_dir(model, &Device::flex())
+        .map_err(|e| anyhow!("{e}"))?;
+    std::fs::create_dir_all(out)?;
+    for file in ["config.json", "tokenizer.json"] {
+        if model.join(file) != out.join(file) {
+            std::fs::copy(model.join(file), out.join(file))
+                .with_context(|| format!("copying {}", model.join(file).display()))?;
+        }
+    }
+    llama
+        .save_safetensors_as(&config, &out.join("model.safetensors"), dtype)
+        .map_err(|e| anyhow!("{e}"))?;
+    info!("wrote {} as {dtype:?}", out.display());
+    Ok(())
+}
+
 /// `ghostline-train export`: writes `config.json`, `model.safetensors` and `tokenizer.json` of the
 /// run's latest checkpoint into `out` (a model directory the engine loads).
 /// Writes config.json, model.safetensors (seeded random weights) and a copy of `tokenizer` into `out`.
@@ -305,7 +382,7 @@ pub fn random_model(out: &Path, seed: u64, tokenizer: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn export(run: &Path, out: &Path) -> Result<()> {
+pub fn export(run: &Path, out: &Path, dtype: ghostline_model::weights::StoreDtype) -> Result<()> {
     use_flex_by_default();
     let config: TrainConfig =
         serde_json::from_str(&std::fs::read_to_string(run.join("run_config.json"))?)?;
@@ -333,7 +410,7 @@ pub fn export(run: &Path, out: &Path) -> Result<()> {
         .save(&out.join("config.json"))
         .map_err(|e| anyhow!("{e}"))?;
     model
-        .save_safetensors(&model_config, &out.join("model.safetensors"))
+        .save_safetensors_as(&model_config, &out.join("model.safetensors"), dtype)
         .map_err(|e| anyhow!("{e}"))?;
     std::fs::copy(&config.tokenizer, out.join("tokenizer.json"))
         .with_context(|| format!("copying {}", config.tokenizer.display()))?;

@@ -58,6 +58,11 @@ pub struct TrainConfig {
     pub eval_windows: usize,
     /// FIM exact-match samples per evaluation.
     pub fim_eval_samples: usize,
+    /// Fit the schedule to this much wall time: after the first steps have been timed,
+    /// `total_steps` is recomputed so that training (and its evaluations) ends within the budget,
+    /// written into `run_config.json`, and this field cleared. `None`: `total_steps` as given.
+    #[serde(default)]
+    pub time_budget_secs: Option<f64>,
 }
 
 /// Learning rate at `step`: linear warmup to the peak, then cosine decay to the minimum.
@@ -126,6 +131,34 @@ pub fn use_flex_by_default() {
     unsafe { std::env::set_var("BURN_DEVICE", "flex") };
 }
 
+/// Where a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TrainDevice {
+    /// burn's `flex` CPU backend (all cores through rayon).
+    #[default]
+    Cpu,
+    /// burn's wgpu backend on the default adapter (Vulkan/Metal/DX12; a real GPU).
+    Gpu,
+}
+
+impl TrainDevice {
+    /// Makes this backend burn's default device (see [`use_flex_by_default`]) and returns the
+    /// autodiff device to train on.
+    pub fn select(self) -> Device {
+        match self {
+            TrainDevice::Cpu => {
+                use_flex_by_default();
+                Device::flex().autodiff()
+            }
+            TrainDevice::Gpu => {
+                // SAFETY: as in `use_flex_by_default`.
+                unsafe { std::env::set_var("BURN_DEVICE", "wgpu") };
+                Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff()
+            }
+        }
+    }
+}
+
 fn optimizer_config(config: &TrainConfig) -> AdamWConfig {
     AdamWConfig::new()
         .with_beta_1(config.beta_1)
@@ -135,10 +168,15 @@ fn optimizer_config(config: &TrainConfig) -> AdamWConfig {
 }
 
 impl Trainer {
-    /// A fresh run: seeded random model, empty optimizer state.
+    /// A fresh run on the CPU: seeded random model, empty optimizer state.
     pub fn new(config: TrainConfig) -> Self {
-        use_flex_by_default();
-        let device = Device::flex().autodiff();
+        Trainer::new_on(config, TrainDevice::Cpu)
+    }
+
+    /// A fresh run on `device` (the seeded init is computed on the host, so it is the same model
+    /// on every device).
+    pub fn new_on(config: TrainConfig, device: TrainDevice) -> Self {
+        let device = device.select();
         let model = config.model.init_seeded(&device, config.seed);
         let optimizer = optimizer_config(&config).init();
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
@@ -154,7 +192,16 @@ impl Trainer {
 
     /// Restores a run from `checkpoint_dir` (written by [`Trainer::save_checkpoint`]).
     pub fn resume(config: TrainConfig, checkpoint_dir: &Path) -> Result<Self> {
-        let mut trainer = Trainer::new(config);
+        Trainer::resume_on(config, checkpoint_dir, TrainDevice::Cpu)
+    }
+
+    /// [`Trainer::resume`] on `device`.
+    pub fn resume_on(
+        config: TrainConfig,
+        checkpoint_dir: &Path,
+        device: TrainDevice,
+    ) -> Result<Self> {
+        let mut trainer = Trainer::new_on(config, device);
         let model_path = checkpoint_dir.join("model.bpk");
         trainer.model = trainer
             .model
@@ -223,6 +270,11 @@ impl Trainer {
         self.state.tokens_seen += batch * seq;
         self.state.losses.push((self.state.step, loss_value));
         Ok(loss_value)
+    }
+
+    /// The device being trained on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// The model without autodiff, for evaluation and export.

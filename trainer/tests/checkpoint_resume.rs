@@ -31,6 +31,7 @@ fn tiny_config() -> TrainConfig {
         eval_every_steps: 0,
         eval_windows: 1,
         fim_eval_samples: 0,
+        time_budget_secs: None,
     }
 }
 

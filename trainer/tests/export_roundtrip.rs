@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use ghostline_model::{Llama, LlamaConfig};
+use ghostline_model::weights::StoreDtype;
 use ghostline_train::data::TokenWindows;
 use ghostline_train::run;
 use ghostline_train::tokenizer::train_tokenizer;
@@ -46,6 +47,7 @@ fn exported_model_loads_and_matches_the_trained_module() {
         eval_every_steps: 0,
         eval_windows: 1,
         fim_eval_samples: 0,
+        time_budget_secs: None,
     };
     let windows = TokenWindows::new((0..100u16).map(|i| i % vocab as u16).collect(), 8).unwrap();
     let mut trainer = Trainer::new(config.clone());
@@ -64,7 +66,7 @@ fn exported_model_loads_and_matches_the_trained_module() {
         .unwrap();
 
     let model_dir = dir.join("model");
-    run::export(&run_dir, &model_dir).unwrap();
+    run::export(&run_dir, &model_dir, StoreDtype::F32).unwrap();
     for file in ["config.json", "model.safetensors", "tokenizer.json"] {
         assert!(model_dir.join(file).is_file(), "{file} missing");
     }
@@ -90,5 +92,27 @@ fn exported_model_loads_and_matches_the_trained_module() {
     for (e, a) in expected.iter().zip(&actual) {
         assert!((e - a).abs() < 1e-5, "logits differ: {e} vs {a}");
     }
+
+    // f16 export: half the weight bytes, logits within f16 rounding of the f32 model's.
+    let half_dir = dir.join("model-f16");
+    run::export(&run_dir, &half_dir, StoreDtype::F16).unwrap();
+    let f32_size = std::fs::metadata(model_dir.join("model.safetensors")).unwrap().len();
+    let f16_size = std::fs::metadata(half_dir.join("model.safetensors")).unwrap().len();
+    assert!(
+        f16_size * 2 < f32_size + 4096,
+        "f16 file {f16_size} bytes is not half of f32's {f32_size}"
+    );
+    let (_, half) = Llama::load_dir(&half_dir, &device).unwrap();
+    let half: Vec<f32> = half
+        .forward(Llama::tokens_tensor(&tokens, &device))
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let mut max_diff = 0f32;
+    for (e, h) in expected.iter().zip(&half) {
+        max_diff = max_diff.max((e - h).abs());
+    }
+    assert!(max_diff < 0.05, "f16 logits differ by {max_diff}");
+    assert!(max_diff > 0.0, "f16 export wrote exact f32 weights");
     let _ = std::fs::remove_dir_all(&dir);
 }

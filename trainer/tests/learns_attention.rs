@@ -43,6 +43,7 @@ fn copy_four_back_is_learned() {
         eval_every_steps: 0,
         eval_windows: 1,
         fim_eval_samples: 0,
+        time_budget_secs: None,
     };
     let mut trainer = Trainer::new(config);
     let mut last = Vec::new();
