@@ -140,10 +140,15 @@ impl TokenWindows {
 
     /// The batch of training `step`: windows `step*batch .. (step+1)*batch`, flattened row-major.
     pub fn batch(&self, step: usize, batch_size: usize) -> (Vec<i64>, Vec<i64>) {
+        self.batch_from(step * batch_size, batch_size)
+    }
+
+    /// Windows `first .. first + batch_size` (modulo one epoch), flattened row-major.
+    pub fn batch_from(&self, first: usize, batch_size: usize) -> (Vec<i64>, Vec<i64>) {
         let mut inputs = Vec::with_capacity(batch_size * self.seq_len);
         let mut targets = Vec::with_capacity(batch_size * self.seq_len);
         for row in 0..batch_size {
-            let (i, t) = self.window(step * batch_size + row);
+            let (i, t) = self.window(first + row);
             inputs.extend(i);
             targets.extend(t);
         }

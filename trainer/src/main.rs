@@ -90,6 +90,22 @@ enum Command {
         #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
         dtype: String,
     },
+    /// Held-out loss/perplexity and FIM exact match of an exported model directory (the trainer's
+    /// own evaluation, on the CPU; prints one JSON line; `--show N` prints N FIM tasks' outputs).
+    Evaluate {
+        #[arg(long, default_value = "model/weights/default")]
+        model: PathBuf,
+        #[arg(long, default_value = "runs/data-full/heldout.tokens")]
+        heldout_tokens: PathBuf,
+        #[arg(long, default_value = "data/corpus/heldout.jsonl")]
+        heldout_documents: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        windows: usize,
+        #[arg(long, default_value_t = 100)]
+        fim_samples: usize,
+        #[arg(long, default_value_t = 0)]
+        show: usize,
+    },
     /// Rewrites a model directory's weights in another element type (e.g. an f32 export as f16).
     Convert {
         #[arg(long)]
@@ -136,6 +152,21 @@ fn main() -> Result<()> {
             device,
         } => run::train(config.as_deref(), &out, resume, total_steps, device),
         Command::Export { run, out, dtype } => run::export(&run, &out, store_dtype(&dtype)),
+        Command::Evaluate {
+            model,
+            heldout_tokens,
+            heldout_documents,
+            windows,
+            fim_samples,
+            show,
+        } => run::evaluate_dir(
+            &model,
+            &heldout_tokens,
+            &heldout_documents,
+            windows,
+            fim_samples,
+            show,
+        ),
         Command::Convert { model, out, dtype } => run::convert(&model, &out, store_dtype(&dtype)),
         Command::RandomModel {
             out,

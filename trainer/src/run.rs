@@ -149,7 +149,7 @@ pub fn train(
     let mut trainer = if resume {
         Trainer::resume_on(config.clone(), &checkpoint, device)?
     } else {
-        Trainer::new_on(config.clone(), device)
+        Trainer::new_on(config.clone(), device)?
     };
     info!("training on {device:?} ({:?})", trainer.device());
     let n_params = config.model.n_params();
@@ -342,6 +342,53 @@ pub fn fit_schedule(
     let available = remaining / per_step - eval_cost_steps;
     let more = (available / per_training_step).floor().max(1.0) as usize;
     (step + more).max(config.warmup_steps + 1)
+}
+
+/// `ghostline-train evaluate`: the trainer's evaluation of an exported model directory.
+pub fn evaluate_dir(
+    model_dir: &Path,
+    heldout_tokens: &Path,
+    heldout_documents: &Path,
+    n_windows: usize,
+    fim_samples: usize,
+    show: usize,
+) -> Result<()> {
+    use_flex_by_default();
+    let (config, model) = ghostline_model::Llama::load_dir(model_dir, &Device::flex())
+        .map_err(|e| anyhow!("{e}"))?;
+    let seq_len = config.max_position_embeddings;
+    let windows = TokenWindows::new(read_tokens(heldout_tokens)?, seq_len)?;
+    let started = Instant::now();
+    let loss = heldout_loss(&model, &windows, n_windows, seq_len);
+    let loss_secs = started.elapsed().as_secs_f64();
+    let encoder = TextEncoder::new(load_tokenizer(&model_dir.join("tokenizer.json"))?);
+    let documents = read_documents(heldout_documents, None)?;
+    // Same task seed as the training run's evaluations.
+    let tasks = fim_tasks(&documents, fim_samples, 7);
+    for task in tasks.iter().take(show) {
+        let middle = crate::eval::complete_fim(&model, &config, &encoder, task, 48)?;
+        println!(
+            "--- prefix …{:?}\n    expected {:?}\n    got      {:?}",
+            {
+                let tail: Vec<char> = task.prefix.chars().rev().take(60).collect();
+                tail.into_iter().rev().collect::<String>()
+            },
+            task.middle,
+            middle
+        );
+    }
+    let started = Instant::now();
+    let em = fim_exact_match(&model, &config, &encoder, &tasks)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "model": model_dir, "heldout_windows": n_windows.min(windows.n_windows()),
+            "heldout_loss": loss, "heldout_perplexity": loss.exp(),
+            "fim_exact_match": em, "fim_samples": tasks.len(),
+            "loss_secs": loss_secs, "fim_secs": started.elapsed().as_secs_f64(),
+        })
+    );
+    Ok(())
 }
 
 /// `ghostline-train convert`: copies the model directory `model` to `out` with its weights

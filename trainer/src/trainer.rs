@@ -63,6 +63,14 @@ pub struct TrainConfig {
     /// written into `run_config.json`, and this field cleared. `None`: `total_steps` as given.
     #[serde(default)]
     pub time_budget_secs: Option<f64>,
+    /// Start from this model directory's weights (config.json + model.safetensors of the same
+    /// shape) instead of the seeded random init; the optimizer state starts fresh.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
+    /// Training window of step 0 (a continuation run starts where an earlier run stopped:
+    /// earlier steps × batch size).
+    #[serde(default)]
+    pub window_offset: usize,
 }
 
 /// Learning rate at `step`: linear warmup to the peak, then cosine decay to the minimum.
@@ -170,24 +178,38 @@ fn optimizer_config(config: &TrainConfig) -> AdamWConfig {
 impl Trainer {
     /// A fresh run on the CPU: seeded random model, empty optimizer state.
     pub fn new(config: TrainConfig) -> Self {
-        Trainer::new_on(config, TrainDevice::Cpu)
+        Trainer::new_on(config, TrainDevice::Cpu).expect("a seeded init cannot fail")
     }
 
     /// A fresh run on `device` (the seeded init is computed on the host, so it is the same model
     /// on every device).
-    pub fn new_on(config: TrainConfig, device: TrainDevice) -> Self {
+    pub fn new_on(config: TrainConfig, device: TrainDevice) -> Result<Self> {
         let device = device.select();
-        let model = config.model.init_seeded(&device, config.seed);
+        let model = match &config.init_from {
+            None => config.model.init_seeded(&device, config.seed),
+            Some(dir) => {
+                let (loaded_config, model) = Llama::load_dir(dir, &device)
+                    .map_err(|e| anyhow!("init_from {}: {e}", dir.display()))?;
+                anyhow::ensure!(
+                    loaded_config.n_params() == config.model.n_params()
+                        && loaded_config.num_hidden_layers == config.model.num_hidden_layers
+                        && loaded_config.hidden_size == config.model.hidden_size,
+                    "init_from {}: its config differs from the run's model",
+                    dir.display()
+                );
+                model
+            }
+        };
         let optimizer = optimizer_config(&config).init();
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        Trainer {
+        Ok(Trainer {
             config,
             model,
             optimizer,
             loss_fn,
             device,
             state: TrainState::default(),
-        }
+        })
     }
 
     /// Restores a run from `checkpoint_dir` (written by [`Trainer::save_checkpoint`]).
@@ -201,7 +223,7 @@ impl Trainer {
         checkpoint_dir: &Path,
         device: TrainDevice,
     ) -> Result<Self> {
-        let mut trainer = Trainer::new_on(config, device);
+        let mut trainer = Trainer::new_on(config, device)?;
         let model_path = checkpoint_dir.join("model.bpk");
         trainer.model = trainer
             .model
@@ -246,7 +268,8 @@ impl Trainer {
     /// One optimizer step on the batch of the current step; returns the batch's mean loss.
     pub fn step(&mut self, windows: &TokenWindows) -> Result<f32> {
         let (batch, seq) = (self.config.batch_size, self.config.seq_len);
-        let (inputs, targets) = windows.batch(self.state.step, batch);
+        let (inputs, targets) =
+            windows.batch_from(self.config.window_offset + self.state.step * batch, batch);
         let inputs =
             Tensor::<2, Int>::from_data(TensorData::new(inputs, [batch, seq]), &self.device);
         let targets =

@@ -32,6 +32,8 @@ fn tiny_config() -> TrainConfig {
         eval_windows: 1,
         fim_eval_samples: 0,
         time_budget_secs: None,
+        init_from: None,
+        window_offset: 0,
     }
 }
 

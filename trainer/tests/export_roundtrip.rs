@@ -48,6 +48,8 @@ fn exported_model_loads_and_matches_the_trained_module() {
         eval_windows: 1,
         fim_eval_samples: 0,
         time_budget_secs: None,
+        init_from: None,
+        window_offset: 0,
     };
     let windows = TokenWindows::new((0..100u16).map(|i| i % vocab as u16).collect(), 8).unwrap();
     let mut trainer = Trainer::new(config.clone());

@@ -44,6 +44,8 @@ fn copy_four_back_is_learned() {
         eval_windows: 1,
         fim_eval_samples: 0,
         time_budget_secs: None,
+        init_from: None,
+        window_offset: 0,
     };
     let mut trainer = Trainer::new(config);
     let mut last = Vec::new();

@@ -113,6 +113,7 @@ pub fn postprocess(raw: &str, context: &PostprocessContext) -> Option<Suggestion
     );
     // Cutting to shape can leave a repetitive tail that the raw text's non-repeating end hid.
     let text = cut_repetitive_tail(&text);
+    let text = cut_before_repeated_line(&text);
     if context.mode.is_prose() {
         return postprocess_prose(&text, context);
     }
@@ -220,6 +221,27 @@ fn cut_repetitive_tail(text: &str) -> String {
         }
     }
     chars[..cut_at].iter().collect()
+}
+
+/// Lines shorter than this (trimmed) may legitimately repeat (`}`, `end`, `break;`, `pass`).
+const MIN_REPEATED_LINE_CHARS: usize = 8;
+
+/// A small model stuck in a line loop writes the same statement again and again; a block stops
+/// before a line whose trimmed text already appeared in the suggestion (short lines excepted).
+fn cut_before_repeated_line(text: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
+    for line in text.split('\n') {
+        let trimmed = line.trim();
+        if trimmed.chars().count() >= MIN_REPEATED_LINE_CHARS {
+            if seen.contains(&trimmed) {
+                break;
+            }
+            seen.push(trimmed);
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
 }
 
 /// Single-line: up to the first line break. Block: at most `max_lines` lines.
@@ -406,6 +428,21 @@ mod tests {
             "fn f() {$0",
             "\n    1\n}\nfn other() {}\n",
             expect![[r#""\n    1\n}" covers 0"#]],
+        );
+    }
+
+    #[test]
+    fn block_stops_before_a_line_it_already_wrote() {
+        check(
+            "fn main() {$0",
+            "\n    let mut s = self.get();\n    let t = s + 1;\n    let mut s = self.get();\n    let t = s + 1;",
+            expect![[r#""\n    let mut s = self.get();\n    let t = s + 1;" covers 0"#]],
+        );
+        // Short lines (closers, `pass`) may repeat.
+        check(
+            "fn f() {$0",
+            "\n    if a {\n    }\n    if b {\n    }\n}",
+            expect![[r#""\n    if a {\n    }\n    if b {\n    }\n}" covers 0"#]],
         );
     }
 
