@@ -102,7 +102,7 @@ class ExtraSources(unittest.TestCase):
         code = "export function add(a, b) {\n  return a + b;\n}\n// more text to pass the size floor\n"
         with tempfile.TemporaryDirectory() as tmp:
             pack(Path(tmp) / "good-1.0.0.tgz", "good", "MIT",
-                 [("src/add.ts", code), ("src/add.d.ts", code), ("src/add.test.js", code),
+                 [("src/add.ts", code), ("src/add.d.ts", code),
                   ("src/__tests__/a.js", code), ("dist/add.js", code), ("src/util.js", code)])
             pack(Path(tmp) / "gpl-1.0.0.tgz", "gpl", "GPL-3.0", [("src/a.js", code)])
             manifest = []
