@@ -22,6 +22,9 @@ export GHOSTLINE_LLAMACPP_PYTHON="${GHOSTLINE_LLAMACPP_VENV:-$HOME/.cache/ghostl
 export GHOSTLINE_REQUIRE_REMOTE="${GHOSTLINE_REQUIRE_REMOTE:-1}"
 export GHOSTLINE_REQUIRE_SMOLLM2="${GHOSTLINE_REQUIRE_SMOLLM2:-1}"
 
+echo "== corpus builder tests (python)"
+python3 -m unittest discover -s scripts/corpus -p 'test_*.py'
+
 echo "== build"
 cargo build --workspace --bins --tests
 
