@@ -10,14 +10,17 @@
 //! [`AdaptedModel`] wraps any [`CompletionModel`] so the completion pipeline itself stays
 //! unchanged; [`AdaptationSink`] is a [`FeedbackSink`] that learns from accept/reject events.
 
+pub mod learner;
 pub mod ngram;
 pub mod rejections;
 pub mod text_cache;
 
 use std::sync::{Arc, Mutex};
 
-use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, Receipt};
+use crate::feedback::adaptation::{LearntKind, LearntRow};
+use crate::feedback::{FeedbackEvent, FeedbackKind};
 use ghostline_model::AdjustInput;
+pub use learner::{AdaptationSink, Learner, NoSink};
 
 use crate::model::{
     CancelFlag, CompletionModel, GenerateOutput, GenerateRequest, LogitsAdjuster, ModelCallError,
@@ -37,23 +40,70 @@ enum Learnt {
     Text(String),
     /// A rejected suggestion and the text before it.
     Rejected { before: String, text: String },
+    /// Forget everything learnt before.
+    Reset,
+}
+
+impl Learnt {
+    /// What a stored row teaches.
+    fn of_row(row: &LearntRow) -> Learnt {
+        match row.kind {
+            LearntKind::Text => Learnt::Text(row.text.clone()),
+            LearntKind::Accepted => Learnt::Text(format!("{}{}", row.before, row.text)),
+            LearntKind::Rejected => Learnt::Rejected {
+                before: row.before.clone(),
+                text: row.text.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct InboxState {
+    items: Vec<Learnt>,
+    /// Bumped by each reset (a load requested before it delivers nothing).
+    epoch: u64,
 }
 
 /// Where feedback and written text wait until the next generation takes them in. Its lock is
 /// only held to push or take, so feeding it never waits for a generation.
 #[derive(Clone, Debug, Default)]
-pub struct Inbox(Arc<Mutex<Vec<Learnt>>>);
+pub struct Inbox(Arc<Mutex<InboxState>>);
 
 impl Inbox {
+    fn state(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn push(&self, learnt: Learnt) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(learnt);
+        self.state().items.push(learnt);
     }
 
     fn take(&self) -> Vec<Learnt> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut self.state().items)
+    }
+
+    /// The reset count so far.
+    fn epoch(&self) -> u64 {
+        self.state().epoch
+    }
+
+    /// Pushes `rows` (stored earlier) unless a reset came after `epoch`.
+    fn push_rows_since(&self, epoch: u64, rows: &[LearntRow]) -> bool {
+        let mut state = self.state();
+        if state.epoch != epoch {
+            return false;
+        }
+        state.items.extend(rows.iter().map(Learnt::of_row));
+        true
+    }
+
+    /// Forgets what waits and, once the model thread takes it in, everything learnt.
+    pub fn reset(&self) {
+        let mut state = self.state();
+        state.epoch += 1;
+        state.items.clear();
+        state.items.push(Learnt::Reset);
     }
 
     /// Queues text the user wrote (workspace files, edits) for the caches.
@@ -66,34 +116,43 @@ impl Inbox {
 
     /// Learns from one feedback event: accepted text feeds the caches, rejections the memory.
     pub fn observe_feedback(&self, event: &FeedbackEvent) {
-        let Some(facts) = &event.suggestion else {
-            return;
-        };
-        let accepted = match event.kind {
-            FeedbackKind::Accepted => facts.text.as_str(),
-            FeedbackKind::PartiallyAccepted { accepted_chars } => {
-                let end = facts
-                    .text
-                    .char_indices()
-                    .nth(accepted_chars)
-                    .map_or(facts.text.len(), |(i, _)| i);
-                &facts.text[..end]
-            }
-            FeedbackKind::Rejected => {
-                self.push(Learnt::Rejected {
-                    before: tail_chars(&facts.context_before, rejections::PLACE_CHARS).to_string(),
-                    text: facts.text.clone(),
-                });
-                return;
-            }
-            FeedbackKind::Shown => return,
-        };
-        if accepted.is_empty() {
-            return;
+        if let Some(row) = learnt_row(event) {
+            self.push(Learnt::of_row(&row));
         }
-        let before = tail_chars(&facts.context_before, ACCEPT_CONTEXT_CHARS);
-        self.push(Learnt::Text(format!("{before}{accepted}")));
     }
+}
+
+/// What a feedback event teaches, as the row stored for it: accepted (or the accepted part of
+/// a partially accepted) text with the text before it, or a rejected suggestion with its place.
+pub fn learnt_row(event: &FeedbackEvent) -> Option<LearntRow> {
+    let facts = event.suggestion.as_ref()?;
+    let (kind, text, before_chars) = match event.kind {
+        FeedbackKind::Accepted => (LearntKind::Accepted, facts.text.as_str(), ACCEPT_CONTEXT_CHARS),
+        FeedbackKind::PartiallyAccepted { accepted_chars } => {
+            let end = facts
+                .text
+                .char_indices()
+                .nth(accepted_chars)
+                .map_or(facts.text.len(), |(i, _)| i);
+            (LearntKind::Accepted, &facts.text[..end], ACCEPT_CONTEXT_CHARS)
+        }
+        FeedbackKind::Rejected => (
+            LearntKind::Rejected,
+            facts.text.as_str(),
+            rejections::PLACE_CHARS,
+        ),
+        FeedbackKind::Shown => return None,
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(LearntRow {
+        kind,
+        key: None,
+        before: tail_chars(&facts.context_before, before_chars).to_string(),
+        text: text.to_string(),
+        at_ms: event.at_ms,
+    })
 }
 
 /// The adaptation state: what was learnt so far (used on the model thread).
@@ -125,6 +184,11 @@ impl Adaptation {
         }
         for learnt in self.inbox.take() {
             match learnt {
+                Learnt::Reset => {
+                    self.text.clear();
+                    self.cache = NgramCache::new();
+                    self.rejections = RejectionMemory::default();
+                }
                 Learnt::Text(text) => {
                     self.text.add(&text);
                     if let Some(tokens) = model.tokenize(&text) {
@@ -241,69 +305,12 @@ impl LogitsAdjuster for Caches<'_> {
     }
 }
 
-/// A [`FeedbackSink`] that feeds the adaptation, then passes every call on to `inner` (the
-/// server puts it in front of the store; the replay uses it with [`NoSink`]).
-pub struct AdaptationSink {
-    inner: Box<dyn FeedbackSink>,
-    inbox: Inbox,
-    enabled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl AdaptationSink {
-    /// A sink feeding `inbox` (while `enabled`, the `adapt` setting) in front of `inner`.
-    pub fn new(
-        inbox: Inbox,
-        inner: Box<dyn FeedbackSink>,
-        enabled: Arc<std::sync::atomic::AtomicBool>,
-    ) -> AdaptationSink {
-        AdaptationSink {
-            inner,
-            inbox,
-            enabled,
-        }
-    }
-}
-
-impl FeedbackSink for AdaptationSink {
-    fn record(&self, event: FeedbackEvent) -> Receipt {
-        if self.enabled.load(std::sync::atomic::Ordering::Relaxed) {
-            self.inbox.observe_feedback(&event);
-        }
-        self.inner.record(event)
-    }
-
-    fn configure(&self, settings: &crate::feedback::FeedbackSettings) {
-        self.inner.configure(settings)
-    }
-
-    fn status(&self) -> crate::feedback::FeedbackStatus {
-        self.inner.status()
-    }
-
-    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<crate::feedback::FeedbackStatus>> {
-        self.inner.subscribe()
-    }
-
-    fn flush(&self) -> Receipt {
-        self.inner.flush()
-    }
-}
-
-/// A sink that records nothing.
-pub struct NoSink;
-
-impl FeedbackSink for NoSink {
-    fn record(&self, _event: FeedbackEvent) -> Receipt {
-        Receipt::none()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
 
     use super::*;
-    use crate::feedback::SuggestionFacts;
+    use crate::feedback::{FeedbackSink, Receipt, SuggestionFacts};
 
     struct Counting(Arc<Mutex<Vec<String>>>);
 
@@ -343,6 +350,7 @@ mod tests {
             .map(|l| match l {
                 Learnt::Text(t) => format!("text {t:?}"),
                 Learnt::Rejected { before, text } => format!("rejected {text:?} after {before:?}"),
+                Learnt::Reset => "reset".to_string(),
             })
             .collect()
     }

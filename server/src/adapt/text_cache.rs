@@ -82,6 +82,11 @@ impl TextCache {
         }
     }
 
+    /// Forgets the text (the vocabulary stays).
+    pub fn clear(&mut self) {
+        self.corpus = String::new();
+    }
+
     /// Bytes held.
     pub fn len(&self) -> usize {
         self.corpus.len()

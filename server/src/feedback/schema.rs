@@ -41,6 +41,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX suggestions_by_time ON suggestions (shown_at_ms);
     CREATE INDEX suggestions_pending ON suggestions (path_hash) WHERE outcome = 'shown';
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;",
+    // Version 2: what the adaptation learnt, to rebuild it at start (see `adaptation.rs`).
+    "CREATE TABLE adaptation (
+        id     INTEGER PRIMARY KEY,
+        at_ms  INTEGER NOT NULL,
+        kind   TEXT NOT NULL,
+        key    TEXT UNIQUE,
+        before TEXT NOT NULL,
+        text   TEXT NOT NULL,
+        bytes  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX adaptation_by_time ON adaptation (at_ms);",
 ];
 
 /// The newest schema version this build knows.
