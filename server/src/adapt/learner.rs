@@ -90,7 +90,10 @@ impl Learner {
                 tracing::info!(rows = rows.len(), bytes, "adaptation state loaded");
             }
         };
-        drop(self.store.adaptation(AdaptationJob::Load(Box::new(deliver))));
+        drop(
+            self.store
+                .adaptation(AdaptationJob::Load(Box::new(deliver))),
+        );
     }
 
     /// Forgets everything learnt, in memory (before the next generation) and in the store; the
@@ -252,7 +255,9 @@ mod tests {
         // The next session starts with the caches rebuilt from the store.
         let (sink, mut adaptation) = session(&db);
         assert!(
-            absorb_until(&mut adaptation, |a| a.rejections().rejected_here(before, "pass")),
+            absorb_until(&mut adaptation, |a| a
+                .rejections()
+                .rejected_here(before, "pass")),
             "the rejection came back from the store"
         );
         assert_eq!(adaptation.text_cache().len(), document.len());

@@ -127,14 +127,22 @@ impl Inbox {
 pub fn learnt_row(event: &FeedbackEvent) -> Option<LearntRow> {
     let facts = event.suggestion.as_ref()?;
     let (kind, text, before_chars) = match event.kind {
-        FeedbackKind::Accepted => (LearntKind::Accepted, facts.text.as_str(), ACCEPT_CONTEXT_CHARS),
+        FeedbackKind::Accepted => (
+            LearntKind::Accepted,
+            facts.text.as_str(),
+            ACCEPT_CONTEXT_CHARS,
+        ),
         FeedbackKind::PartiallyAccepted { accepted_chars } => {
             let end = facts
                 .text
                 .char_indices()
                 .nth(accepted_chars)
                 .map_or(facts.text.len(), |(i, _)| i);
-            (LearntKind::Accepted, &facts.text[..end], ACCEPT_CONTEXT_CHARS)
+            (
+                LearntKind::Accepted,
+                &facts.text[..end],
+                ACCEPT_CONTEXT_CHARS,
+            )
         }
         FeedbackKind::Rejected => (
             LearntKind::Rejected,

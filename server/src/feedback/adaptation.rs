@@ -95,7 +95,11 @@ fn cut(text: &str, max: usize) -> &str {
 }
 
 /// Stores `rows` in one transaction, then deletes the oldest rows past `budget` bytes.
-pub fn insert(connection: &mut Connection, rows: &[LearntRow], budget: u64) -> rusqlite::Result<()> {
+pub fn insert(
+    connection: &mut Connection,
+    rows: &[LearntRow],
+    budget: u64,
+) -> rusqlite::Result<()> {
     let transaction =
         connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for row in rows {
@@ -247,9 +251,12 @@ mod tests {
         // A new connection (the next server start) reads the same rows back.
         let connection = schema::open(&dir.join("f.sqlite3"), 16).unwrap();
         let loaded = load(&connection, 1 << 20).unwrap();
-        assert_eq!(loaded, [rows[1].clone(), rows[2].clone(), {
-            row(LearntKind::Text, Some("doc-a"), "", "fn a2() {}\n", 4)
-        }]);
+        assert_eq!(
+            loaded,
+            [rows[1].clone(), rows[2].clone(), {
+                row(LearntKind::Text, Some("doc-a"), "", "fn a2() {}\n", 4)
+            }]
+        );
         assert_eq!(clear(&connection, Some(3)).unwrap(), 1);
         assert_eq!(load(&connection, 1 << 20).unwrap().len(), 2);
         assert_eq!(clear(&connection, None).unwrap(), 2);
@@ -304,7 +311,9 @@ mod tests {
             AdaptationJob::Clear,
             AdaptationJob::Learn(vec![row(LearntKind::Accepted, None, "a", "b", 2)]),
             AdaptationJob::Load(Box::new(move |rows| {
-                sink.lock().unwrap().extend(rows.into_iter().map(|r| r.text))
+                sink.lock()
+                    .unwrap()
+                    .extend(rows.into_iter().map(|r| r.text))
             })),
         ];
         run_jobs(&mut connection, jobs, 1 << 20).unwrap();

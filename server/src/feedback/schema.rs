@@ -191,6 +191,30 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_database_gains_the_adaptation_table_and_keeps_its_rows() {
+        let path = temp_path("v1");
+        let connection = open(&path, 16).unwrap();
+        connection
+            .execute_batch(
+                "DROP TABLE adaptation; PRAGMA user_version = 1;
+                 INSERT INTO counters (name, value) VALUES ('kept', 7);",
+            )
+            .unwrap();
+        drop(connection);
+        let connection = open(&path, 16).unwrap();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        let kept: i64 = connection
+            .query_row("SELECT value FROM counters WHERE name = 'kept'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 7);
+        assert!(super::super::adaptation::load(&connection, 1 << 20).unwrap().is_empty());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap());
+    }
+
+    #[test]
     fn newer_schemas_and_garbage_files_are_clear_errors() {
         let path = temp_path("newer");
         let connection = open(&path, 16).unwrap();
