@@ -10,6 +10,7 @@
 //! [`AdaptedModel`] wraps any [`CompletionModel`] so the completion pipeline itself stays
 //! unchanged; [`AdaptationSink`] is a [`FeedbackSink`] that learns from accept/reject events.
 
+pub mod fallback;
 pub mod learner;
 pub mod ngram;
 pub mod rejections;
@@ -237,6 +238,8 @@ fn tail_chars(text: &str, n: usize) -> &str {
 pub struct AdaptedModel<'a> {
     inner: &'a mut dyn CompletionModel,
     adaptation: Arc<Mutex<Adaptation>>,
+    /// Mix the caches in while decoding (off: the model alone, rejection memory only).
+    caches: bool,
 }
 
 impl<'a> AdaptedModel<'a> {
@@ -245,7 +248,23 @@ impl<'a> AdaptedModel<'a> {
         inner: &'a mut dyn CompletionModel,
         adaptation: Arc<Mutex<Adaptation>>,
     ) -> AdaptedModel<'a> {
-        AdaptedModel { inner, adaptation }
+        AdaptedModel {
+            inner,
+            adaptation,
+            caches: true,
+        }
+    }
+
+    /// Wraps `inner` with the rejection memory only (the fallback of [`fallback::complete`]).
+    pub fn without_caches(
+        inner: &'a mut dyn CompletionModel,
+        adaptation: Arc<Mutex<Adaptation>>,
+    ) -> AdaptedModel<'a> {
+        AdaptedModel {
+            inner,
+            adaptation,
+            caches: false,
+        }
     }
 }
 
@@ -263,9 +282,10 @@ impl CompletionModel for AdaptedModel<'_> {
             tokens: &adaptation.cache,
         };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
+        let adjuster = self.caches.then_some(adjuster);
         let mut output = self
             .inner
-            .generate_adjusted(req, Some(adjuster), cancel, on_token)?;
+            .generate_adjusted(req, adjuster, cancel, on_token)?;
         adaptation
             .rejections
             .filter(&req.prefix, &mut output.completions);

@@ -9,9 +9,10 @@
 //! suggestion comes from [`complete_text`] (the server's pipeline, invoked trigger, one greedy
 //! alternative, no time budget so runs are reproducible). Its outcome is turned into the same
 //! [`FeedbackEvent`]s the LSP layer records and given to a [`FeedbackSink`]; with adaptation on
-//! that sink is [`AdaptationSink`], and the model is wrapped in [`AdaptedModel`]. Text "written so
-//! far" (earlier files in full, the current file up to the cursor's line) feeds the adaptation's
-//! n-gram cache as the walk advances.
+//! that sink is [`AdaptationSink`], and the model is wrapped in [`crate::adapt::AdaptedModel`]
+//! (through [`crate::adapt::fallback`], as in the server). Text "written so far" (earlier files
+//! in full, the current file up to the cursor's line) feeds the adaptation's caches as the walk
+//! advances.
 
 pub mod sample;
 pub mod score;
@@ -22,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::adapt::{Adaptation, AdaptationSink, AdaptedModel, NoSink};
+use crate::adapt::{Adaptation, AdaptationSink, NoSink};
 use crate::completion::{CompletionConfig, Trigger, complete_text};
 use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, SuggestionFacts};
 use crate::model::{CancelFlag, CompletionModel};
@@ -228,28 +229,23 @@ pub fn run(
         let prefix: String = file.chars[..position.cursor].iter().collect();
         let target: String = file.chars[position.cursor..].iter().collect();
         let cancel = CancelFlag::new();
-        let outcome = if adapt {
-            let mut adapted = AdaptedModel::new(model, adaptation.clone());
-            complete_text(
-                &mut adapted,
-                &prefix,
-                position.cursor,
-                file.language_id,
-                Trigger::Invoked,
-                config,
-                &cancel,
-            )
-        } else {
-            complete_text(
-                model,
-                &prefix,
-                position.cursor,
-                file.language_id,
-                Trigger::Invoked,
-                config,
-                &cancel,
-            )
-        }
+        let outcome = crate::adapt::fallback::complete(
+            model,
+            adapt.then(|| adaptation.clone()),
+            Trigger::Invoked,
+            &cancel,
+            |model| {
+                complete_text(
+                    model,
+                    &prefix,
+                    position.cursor,
+                    file.language_id,
+                    Trigger::Invoked,
+                    config,
+                    &cancel,
+                )
+            },
+        )
         .map_err(|e| anyhow::anyhow!("{} at char {}: {e}", file.path.display(), position.cursor))?;
         latencies.push(outcome.timings.total_ms);
         let suggestion = outcome
