@@ -326,7 +326,10 @@ impl LogitsAdjuster for Caches<'_> {
             .find(|&i| input.prefix.is_char_boundary(i))
             .unwrap_or(input.prefix.len());
         let context = format!("{}{}", &input.prefix[start..], input.generated_text);
-        if !self.text.adjust_text(&context, logits) {
+        // The document before the cursor (the prompt's prefix) is searched too: text being
+        // written counts before it is fed (never the text after the cursor: the cache would
+        // suggest the suffix back, dropped as its duplicate).
+        if !self.text.adjust_with(input.prefix, &context, logits) {
             let history = [input.prefix_ids, input.generated].concat();
             self.tokens.adjust_history(&history, logits);
         }

@@ -10,9 +10,9 @@
 //! alternative, no time budget so runs are reproducible). Its outcome is turned into the same
 //! [`FeedbackEvent`]s the LSP layer records and given to a [`FeedbackSink`]; with adaptation on
 //! that sink is [`AdaptationSink`], and the model is wrapped in [`crate::adapt::AdaptedModel`]
-//! (through [`crate::adapt::fallback`], as in the server). Text "written so far" (earlier files
-//! in full, the current file up to the cursor's line) feeds the adaptation's caches as the walk
-//! advances.
+//! (through [`crate::adapt::fallback`], as in the server). Files the walk finished feed the
+//! adaptation's caches whole (as the server feeds a closed document); the current file before
+//! the cursor is the prompt's prefix, which the text cache searches too.
 
 pub mod sample;
 pub mod score;
@@ -205,25 +205,16 @@ pub fn run(
     let mut latencies = Vec::new();
     // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code to stderr.
     let trace = std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some();
-    // What of the walk the adaptation has seen: files before `fed_file` fully, `fed_chars` of it.
-    let (mut fed_file, mut fed_chars) = (0usize, 0usize);
+    // Files before `fed_file` were fed to the adaptation.
+    let mut fed_file = 0usize;
     for (index, position) in walk.positions.iter().enumerate() {
         let file = &walk.files[position.file];
+        // Finished files are fed whole, as the server feeds a closed document; the current
+        // file before the cursor is the prompt's prefix, which the cache searches itself.
         if feed {
-            let state = &inbox;
             while fed_file < position.file {
-                let rest: String = walk.files[fed_file].chars[fed_chars..].iter().collect();
-                state.observe_text(rest);
+                inbox.observe_text(walk.files[fed_file].chars.iter().collect::<String>());
                 fed_file += 1;
-                fed_chars = 0;
-            }
-            if position.line_start > fed_chars {
-                state.observe_text(
-                    file.chars[fed_chars..position.line_start]
-                        .iter()
-                        .collect::<String>(),
-                );
-                fed_chars = position.line_start;
             }
         }
         let prefix: String = file.chars[..position.cursor].iter().collect();
