@@ -99,6 +99,7 @@ impl LanguageServer for Backend {
             let config = self.shared.config();
             if config.enable {
                 self.shared.worker.load(config.model.clone());
+                super::adaptation::absorb_when_ready(self.shared.clone());
             } else {
                 status::send_current(&self.shared).await;
             }
