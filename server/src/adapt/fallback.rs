@@ -11,9 +11,12 @@ use crate::model::{CancelFlag, CompletionModel};
 
 /// Runs `complete` with `model` through `adaptation` (as is when `None`); an invoked request
 /// whose adapted answer has no item and was not cancelled runs once more without the caches.
+/// `before_cursor` is the document's text before the cursor (see
+/// [`AdaptedModel::with_text_before_cursor`]).
 pub fn complete(
     model: &mut dyn CompletionModel,
     adaptation: Option<Arc<Mutex<Adaptation>>>,
+    before_cursor: Option<String>,
     trigger: Trigger,
     cancel: &CancelFlag,
     mut complete: impl FnMut(&mut dyn CompletionModel) -> Result<CompletionOutcome, CompletionError>,
@@ -21,7 +24,9 @@ pub fn complete(
     let Some(adaptation) = adaptation else {
         return complete(model);
     };
-    let adapted = complete(&mut AdaptedModel::new(model, adaptation.clone()))?;
+    let adapted = complete(
+        &mut AdaptedModel::new(model, adaptation.clone()).with_text_before_cursor(before_cursor),
+    )?;
     if !adapted.items.is_empty()
         || adapted.cancelled
         || cancel.is_cancelled()
@@ -101,6 +106,7 @@ mod tests {
         let outcome = complete(
             &mut model,
             Some(adaptation.clone()),
+            None,
             trigger,
             &cancel,
             |m| complete_text(m, &text, cursor, "python", trigger, &config, &cancel),

@@ -240,6 +240,9 @@ pub struct AdaptedModel<'a> {
     adaptation: Arc<Mutex<Adaptation>>,
     /// Mix the caches in while decoding (off: the model alone, rejection memory only).
     caches: bool,
+    /// The document's text before the cursor (searched by the text cache as the latest text);
+    /// `None`: the prompt's prefix.
+    before_cursor: Option<String>,
 }
 
 impl<'a> AdaptedModel<'a> {
@@ -252,7 +255,15 @@ impl<'a> AdaptedModel<'a> {
             inner,
             adaptation,
             caches: true,
+            before_cursor: None,
         }
+    }
+
+    /// Searches `text` (the whole document before the cursor, which the prompt may cut) rather
+    /// than the prompt's prefix for what the document itself wrote so far.
+    pub fn with_text_before_cursor(mut self, text: Option<String>) -> AdaptedModel<'a> {
+        self.before_cursor = text;
+        self
     }
 
     /// Wraps `inner` with the rejection memory only (the fallback of [`fallback::complete`]).
@@ -264,6 +275,7 @@ impl<'a> AdaptedModel<'a> {
             inner,
             adaptation,
             caches: false,
+            before_cursor: None,
         }
     }
 }
@@ -280,6 +292,7 @@ impl CompletionModel for AdaptedModel<'_> {
         let adjuster = Caches {
             text: &adaptation.text,
             tokens: &adaptation.cache,
+            before_cursor: self.before_cursor.as_deref(),
         };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
         let adjuster = self.caches.then_some(adjuster);
@@ -317,6 +330,7 @@ impl CompletionModel for AdaptedModel<'_> {
 struct Caches<'a> {
     text: &'a TextCache,
     tokens: &'a NgramCache,
+    before_cursor: Option<&'a str>,
 }
 
 impl LogitsAdjuster for Caches<'_> {
@@ -326,10 +340,11 @@ impl LogitsAdjuster for Caches<'_> {
             .find(|&i| input.prefix.is_char_boundary(i))
             .unwrap_or(input.prefix.len());
         let context = format!("{}{}", &input.prefix[start..], input.generated_text);
-        // The document before the cursor (the prompt's prefix) is searched too: text being
-        // written counts before it is fed (never the text after the cursor: the cache would
-        // suggest the suffix back, dropped as its duplicate).
-        if !self.text.adjust_with(input.prefix, &context, logits) {
+        // The document before the cursor (else the prompt's prefix) is searched too: text
+        // being written counts before it is fed (never the text after the cursor: the cache
+        // would suggest the suffix back, dropped as its duplicate).
+        let recent = self.before_cursor.unwrap_or(input.prefix);
+        if !self.text.adjust_with(recent, &context, logits) {
             let history = [input.prefix_ids, input.generated].concat();
             self.tokens.adjust_history(&history, logits);
         }

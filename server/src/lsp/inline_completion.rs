@@ -289,7 +289,10 @@ impl Backend {
                 .collect();
             // Adaptation (crate::adapt): the local cache mixed into the model's next-token
             // choice; an invoked request it leaves empty asks the model alone.
-            crate::adapt::fallback::complete(model, adaptation, trigger, &cancel, |model| {
+            let before_cursor = adaptation
+                .is_some()
+                .then(|| document.rope.slice(..cursor).to_string());
+            let run = |model: &mut dyn crate::model::CompletionModel| {
                 complete_document(
                     model,
                     &document,
@@ -299,7 +302,8 @@ impl Backend {
                     slot.clone(),
                     &cancel,
                 )
-            })
+            };
+            crate::adapt::fallback::complete(model, adaptation, before_cursor, trigger, &cancel, run)
             .map(|mut outcome| {
                 outcome.timings.context_ms += snippets_ms;
                 let used: Vec<Snippet> = candidates

@@ -223,6 +223,7 @@ pub fn run(
         let outcome = crate::adapt::fallback::complete(
             model,
             adapt.then(|| adaptation.clone()),
+            adapt.then(|| prefix.clone()),
             Trigger::Invoked,
             &cancel,
             |model| {
