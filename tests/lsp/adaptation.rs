@@ -19,6 +19,10 @@ const ASK_AT: &str = "# other module: different text\nwidget_total = compute_";
 const CLOSED: &str = "def frobnicate(widget):\n    return widget.spin(42) + offset\n";
 const CLOSED_ASK: &str = "import os\n\ndef frobnicate(widget):\n    return ";
 const CLOSED_LINE: &str = "widget.spin(42) + offset";
+/// An open document, and where its next line is asked for in another one.
+const OPEN_SOURCE: &str = "def defrost(fridge):\n    return fridge.thaw(9) * ratio\n";
+const OPEN_ASK: &str = "import re\n\ndef defrost(fridge):\n    return ";
+const OPEN_LINE: &str = "fridge.thaw(9) * ratio";
 
 fn start(dir: &Path) -> LspClient {
     let model_dir = dir.join("model");
@@ -152,6 +156,15 @@ fn accepted_and_closed_text_shape_suggestions_across_restarts_until_reset() {
     assert_eq!(
         later_close, reset_close,
         "the model alone, as after the reset"
+    );
+    // Another open document counts as it is (not closed, not stored): its line is suggested
+    // where this one's text before the cursor ends the same way.
+    client.open(&uri("open-source"), "python", OPEN_SOURCE);
+    client.open(&uri("open-ask"), "python", OPEN_ASK);
+    let (from_open, _) = suggest(&mut client, "open-ask", OPEN_ASK);
+    assert!(
+        from_open.starts_with(OPEN_LINE),
+        "the other open document's line is suggested: {from_open:?}"
     );
     // A closed document is stored (one row); the command line forgets it.
     client.notify(

@@ -11,12 +11,11 @@ use crate::model::{CancelFlag, CompletionModel};
 
 /// Runs `complete` with `model` through `adaptation` (as is when `None`); an invoked request
 /// whose adapted answer has no item and was not cancelled runs once more without the caches.
-/// `before_cursor` is the document's text before the cursor (see
-/// [`AdaptedModel::with_text_before_cursor`]).
+/// `recent` are the texts the cache searches as newest (see [`AdaptedModel::with_recent_texts`]).
 pub fn complete(
     model: &mut dyn CompletionModel,
     adaptation: Option<Arc<Mutex<Adaptation>>>,
-    before_cursor: Option<String>,
+    recent: Vec<String>,
     trigger: Trigger,
     cancel: &CancelFlag,
     mut complete: impl FnMut(&mut dyn CompletionModel) -> Result<CompletionOutcome, CompletionError>,
@@ -24,9 +23,8 @@ pub fn complete(
     let Some(adaptation) = adaptation else {
         return complete(model);
     };
-    let adapted = complete(
-        &mut AdaptedModel::new(model, adaptation.clone()).with_text_before_cursor(before_cursor),
-    )?;
+    let adapted =
+        complete(&mut AdaptedModel::new(model, adaptation.clone()).with_recent_texts(recent))?;
     if !adapted.items.is_empty()
         || adapted.cancelled
         || cancel.is_cancelled()
@@ -106,7 +104,7 @@ mod tests {
         let outcome = complete(
             &mut model,
             Some(adaptation.clone()),
-            None,
+            Vec::new(),
             trigger,
             &cancel,
             |m| complete_text(m, &text, cursor, "python", trigger, &config, &cancel),

@@ -225,6 +225,40 @@ impl Adaptation {
     }
 }
 
+/// Most bytes of one other open document the text cache searches (its beginning).
+pub const OPEN_DOCUMENT_MAX_BYTES: usize = 256 << 10;
+/// Most bytes of other open documents searched per request.
+pub const OPEN_DOCUMENTS_MAX_BYTES: usize = 512 << 10;
+
+/// The texts a request's text cache searches as newest: `before_cursor` (the current document up
+/// to the cursor), then the other open `documents` (not `current_uri`), each cut to
+/// [`OPEN_DOCUMENT_MAX_BYTES`], [`OPEN_DOCUMENTS_MAX_BYTES`] in all.
+pub fn recent_texts(
+    before_cursor: String,
+    documents: &[(String, crate::documents::Document)],
+    current_uri: &str,
+) -> Vec<String> {
+    let mut texts = vec![before_cursor];
+    let mut left = OPEN_DOCUMENTS_MAX_BYTES;
+    for (uri, document) in documents {
+        if uri == current_uri || left == 0 {
+            continue;
+        }
+        let chars = document.rope.len_chars();
+        let bytes = document.rope.len_bytes();
+        let keep = bytes.min(OPEN_DOCUMENT_MAX_BYTES).min(left);
+        let end = if keep == bytes {
+            chars
+        } else {
+            document.rope.byte_to_char(keep)
+        };
+        let text = document.rope.slice(..end).to_string();
+        left -= text.len().min(left);
+        texts.push(text);
+    }
+    texts
+}
+
 /// The last `n` chars of `text`.
 fn tail_chars(text: &str, n: usize) -> &str {
     let count = text.chars().count();
@@ -240,9 +274,9 @@ pub struct AdaptedModel<'a> {
     adaptation: Arc<Mutex<Adaptation>>,
     /// Mix the caches in while decoding (off: the model alone, rejection memory only).
     caches: bool,
-    /// The document's text before the cursor (searched by the text cache as the latest text);
-    /// `None`: the prompt's prefix.
-    before_cursor: Option<String>,
+    /// Texts searched by the text cache as newer than its own, newest first (the document's
+    /// text before the cursor, then other open documents); empty: the prompt's prefix.
+    recent: Vec<String>,
 }
 
 impl<'a> AdaptedModel<'a> {
@@ -255,14 +289,15 @@ impl<'a> AdaptedModel<'a> {
             inner,
             adaptation,
             caches: true,
-            before_cursor: None,
+            recent: Vec::new(),
         }
     }
 
-    /// Searches `text` (the whole document before the cursor, which the prompt may cut) rather
-    /// than the prompt's prefix for what the document itself wrote so far.
-    pub fn with_text_before_cursor(mut self, text: Option<String>) -> AdaptedModel<'a> {
-        self.before_cursor = text;
+    /// Searches `texts` (newest first: the whole document before the cursor, which the prompt
+    /// may cut, then other open documents) rather than the prompt's prefix. Never pass the
+    /// current document's text after the cursor: it would be suggested back and dropped.
+    pub fn with_recent_texts(mut self, texts: Vec<String>) -> AdaptedModel<'a> {
+        self.recent = texts;
         self
     }
 
@@ -275,7 +310,7 @@ impl<'a> AdaptedModel<'a> {
             inner,
             adaptation,
             caches: false,
-            before_cursor: None,
+            recent: Vec::new(),
         }
     }
 }
@@ -292,7 +327,7 @@ impl CompletionModel for AdaptedModel<'_> {
         let adjuster = Caches {
             text: &adaptation.text,
             tokens: &adaptation.cache,
-            before_cursor: self.before_cursor.as_deref(),
+            recent: self.recent.iter().map(String::as_str).collect(),
         };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
         let adjuster = self.caches.then_some(adjuster);
@@ -330,7 +365,7 @@ impl CompletionModel for AdaptedModel<'_> {
 struct Caches<'a> {
     text: &'a TextCache,
     tokens: &'a NgramCache,
-    before_cursor: Option<&'a str>,
+    recent: Vec<&'a str>,
 }
 
 impl LogitsAdjuster for Caches<'_> {
@@ -340,10 +375,15 @@ impl LogitsAdjuster for Caches<'_> {
             .find(|&i| input.prefix.is_char_boundary(i))
             .unwrap_or(input.prefix.len());
         let context = format!("{}{}", &input.prefix[start..], input.generated_text);
-        // The document before the cursor (else the prompt's prefix) is searched too: text
-        // being written counts before it is fed (never the text after the cursor: the cache
-        // would suggest the suffix back, dropped as its duplicate).
-        let recent = self.before_cursor.unwrap_or(input.prefix);
+        // The document before the cursor and other open documents (else the prompt's prefix)
+        // are searched too: text being written counts before it is fed (never the text after
+        // the cursor: the cache would suggest the suffix back, dropped as its duplicate).
+        let prefix = [input.prefix];
+        let recent = if self.recent.is_empty() {
+            &prefix[..]
+        } else {
+            &self.recent[..]
+        };
         if !self.text.adjust_with(recent, &context, logits) {
             let history = [input.prefix_ids, input.generated].concat();
             self.tokens.adjust_history(&history, logits);
@@ -433,6 +473,35 @@ mod tests {
             *seen.lock().unwrap(),
             ["show", "accept", "partial_accept", "reject", "accept"]
         );
+    }
+
+    #[test]
+    fn recent_texts_are_the_text_before_the_cursor_then_other_open_documents_capped() {
+        use crate::documents::Document;
+        let big = "é".repeat(OPEN_DOCUMENT_MAX_BYTES);
+        let documents: Vec<(String, Document)> = [
+            ("file:///a.py", "a = 1\n"),
+            (
+                "file:///cur.py",
+                "never: the current document is passed cut at the cursor",
+            ),
+            ("file:///big.py", big.as_str()),
+            ("file:///c.py", big.as_str()),
+            ("file:///d.py", "d = 4\n"),
+        ]
+        .into_iter()
+        .map(|(uri, text)| (uri.to_string(), Document::open(uri, text, 1, "python")))
+        .collect();
+        let texts = recent_texts("cur = ".into(), &documents, "file:///cur.py");
+        let lengths: Vec<usize> = texts.iter().map(String::len).collect();
+        let rest = OPEN_DOCUMENTS_MAX_BYTES - 6 - OPEN_DOCUMENT_MAX_BYTES;
+        assert_eq!(
+            lengths,
+            [6, 6, OPEN_DOCUMENT_MAX_BYTES, rest],
+            "the current document's own text only before the cursor; 512 KiB of others in all"
+        );
+        assert_eq!(texts[0], "cur = ");
+        assert!(texts.iter().all(|t| !t.contains("never")));
     }
 
     #[test]

@@ -110,12 +110,12 @@ impl TextCache {
     /// `(λ, (token, votes) pairs, total votes)` after `context`, or `None`. One scan for the
     /// shortest context; each occurrence's match is then extended backwards to rank it.
     pub fn predict(&self, context: &str) -> Option<Prediction> {
-        self.predict_with("", context)
+        self.predict_with(&[], context)
     }
 
-    /// [`TextCache::predict`] also searching `recent` (text written after the cache's, e.g. the
-    /// current document before the cursor; its occurrences count as the latest).
-    pub fn predict_with(&self, recent: &str, context: &str) -> Option<Prediction> {
+    /// [`TextCache::predict`] also searching `recent` (texts newer than the cache's, newest
+    /// first, e.g. the current document before the cursor; their occurrences count as the latest).
+    pub fn predict_with(&self, recent: &[&str], context: &str) -> Option<Prediction> {
         let vocabulary = self.vocabulary.as_ref()?;
         let (shortest, _) = MATCH_LENGTHS[MATCH_LENGTHS.len() - 1];
         let longest = MATCH_LENGTHS[0].0;
@@ -130,7 +130,7 @@ impl TextCache {
             .collect();
         // Occurrence ends, latest first, with how many chars of context they match (capped).
         let mut matches: Vec<(&str, usize, usize)> = Vec::new();
-        for text in [recent, self.corpus.as_str()] {
+        for text in recent.iter().copied().chain([self.corpus.as_str()]) {
             let found = memchr::memmem::find_iter(text.as_bytes(), needle).map(|start| {
                 let end = start + needle.len();
                 let before = text[..end].chars().rev().take(longest);
@@ -168,7 +168,7 @@ impl TextCache {
 
     /// Interpolates the prediction after `context` (searching `recent` too) into `logits`;
     /// false when there is none.
-    pub fn adjust_with(&self, recent: &str, context: &str, logits: &mut [f32]) -> bool {
+    pub fn adjust_with(&self, recent: &[&str], context: &str, logits: &mut [f32]) -> bool {
         match self.predict_with(recent, context) {
             Some((lambda, next, total)) => {
                 mix(logits, lambda, &next, total);
@@ -252,12 +252,12 @@ mod tests {
     }
 
     #[test]
-    fn the_text_before_the_cursor_is_searched_first_and_only_it() {
+    fn the_text_before_the_cursor_and_other_open_documents_are_searched() {
         let mut cache = TextCache::default();
         cache.set_vocabulary(vocabulary());
         // Nothing fed yet: the document's own earlier lines still predict.
         let recent = "def double(x):\n    return x * 2\ndef trouble(x):\n    ";
-        let (_, next, total) = cache.predict_with(recent, recent).unwrap();
+        let (_, next, total) = cache.predict_with(&[recent], recent).unwrap();
         assert_eq!(
             (next, total),
             (vec![(6, 1)], 1),
@@ -265,12 +265,16 @@ mod tests {
         );
         // The context's own occurrence at the very end of `recent` votes for nothing.
         assert_eq!(
-            cache.predict_with("abcdefghijklmnop", "abcdefghijklmnop"),
+            cache.predict_with(&["abcdefghijklmnop"], "abcdefghijklmnop"),
             None
         );
         // The cache's text and the recent text both vote.
         cache.add("def bubble(x):\n    x\n");
-        let (_, next, total) = cache.predict_with(recent, recent).unwrap();
+        let (_, next, total) = cache.predict_with(&[recent], recent).unwrap();
         assert_eq!((next, total), (vec![(6, 1), (9, 1)], 2), "return, x");
+        // Another open document's text votes too.
+        let other = "def rumble(x):\n    x\n";
+        let (_, _, total) = cache.predict_with(&[recent, other], recent).unwrap();
+        assert_eq!(total, 3);
     }
 }

@@ -289,9 +289,14 @@ impl Backend {
                 .collect();
             // Adaptation (crate::adapt): the local cache mixed into the model's next-token
             // choice; an invoked request it leaves empty asks the model alone.
-            let before_cursor = adaptation
-                .is_some()
-                .then(|| document.rope.slice(..cursor).to_string());
+            let recent = match adaptation {
+                Some(_) => crate::adapt::recent_texts(
+                    document.rope.slice(..cursor).to_string(),
+                    snippet_inputs.documents(),
+                    &snippet_uri,
+                ),
+                None => Vec::new(),
+            };
             let run = |model: &mut dyn crate::model::CompletionModel| {
                 complete_document(
                     model,
@@ -303,7 +308,7 @@ impl Backend {
                     &cancel,
                 )
             };
-            crate::adapt::fallback::complete(model, adaptation, before_cursor, trigger, &cancel, run)
+            crate::adapt::fallback::complete(model, adaptation, recent, trigger, &cancel, run)
             .map(|mut outcome| {
                 outcome.timings.context_ms += snippets_ms;
                 let used: Vec<Snippet> = candidates

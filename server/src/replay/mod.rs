@@ -223,7 +223,7 @@ pub fn run(
         let outcome = crate::adapt::fallback::complete(
             model,
             adapt.then(|| adaptation.clone()),
-            adapt.then(|| prefix.clone()),
+            if adapt { vec![prefix.clone()] } else { Vec::new() },
             Trigger::Invoked,
             &cancel,
             |model| {
