@@ -10,14 +10,18 @@
 //! [`AdaptedModel`] wraps any [`CompletionModel`] so the completion pipeline itself stays
 //! unchanged; [`AdaptationSink`] is a [`FeedbackSink`] that learns from accept/reject events.
 
+pub mod fallback;
+pub mod learner;
 pub mod ngram;
 pub mod rejections;
 pub mod text_cache;
 
 use std::sync::{Arc, Mutex};
 
-use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, Receipt};
+use crate::feedback::adaptation::{LearntKind, LearntRow};
+use crate::feedback::{FeedbackEvent, FeedbackKind};
 use ghostline_model::AdjustInput;
+pub use learner::{AdaptationSink, Learner, NoSink};
 
 use crate::model::{
     CancelFlag, CompletionModel, GenerateOutput, GenerateRequest, LogitsAdjuster, ModelCallError,
@@ -37,23 +41,70 @@ enum Learnt {
     Text(String),
     /// A rejected suggestion and the text before it.
     Rejected { before: String, text: String },
+    /// Forget everything learnt before.
+    Reset,
+}
+
+impl Learnt {
+    /// What a stored row teaches.
+    fn of_row(row: &LearntRow) -> Learnt {
+        match row.kind {
+            LearntKind::Text => Learnt::Text(row.text.clone()),
+            LearntKind::Accepted => Learnt::Text(format!("{}{}", row.before, row.text)),
+            LearntKind::Rejected => Learnt::Rejected {
+                before: row.before.clone(),
+                text: row.text.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct InboxState {
+    items: Vec<Learnt>,
+    /// Bumped by each reset (a load requested before it delivers nothing).
+    epoch: u64,
 }
 
 /// Where feedback and written text wait until the next generation takes them in. Its lock is
 /// only held to push or take, so feeding it never waits for a generation.
 #[derive(Clone, Debug, Default)]
-pub struct Inbox(Arc<Mutex<Vec<Learnt>>>);
+pub struct Inbox(Arc<Mutex<InboxState>>);
 
 impl Inbox {
+    fn state(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn push(&self, learnt: Learnt) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(learnt);
+        self.state().items.push(learnt);
     }
 
     fn take(&self) -> Vec<Learnt> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut self.state().items)
+    }
+
+    /// The reset count so far.
+    fn epoch(&self) -> u64 {
+        self.state().epoch
+    }
+
+    /// Pushes `rows` (stored earlier) unless a reset came after `epoch`.
+    fn push_rows_since(&self, epoch: u64, rows: &[LearntRow]) -> bool {
+        let mut state = self.state();
+        if state.epoch != epoch {
+            return false;
+        }
+        state.items.extend(rows.iter().map(Learnt::of_row));
+        true
+    }
+
+    /// Forgets what waits and, once the model thread takes it in, everything learnt.
+    pub fn reset(&self) {
+        let mut state = self.state();
+        state.epoch += 1;
+        state.items.clear();
+        state.items.push(Learnt::Reset);
     }
 
     /// Queues text the user wrote (workspace files, edits) for the caches.
@@ -66,34 +117,51 @@ impl Inbox {
 
     /// Learns from one feedback event: accepted text feeds the caches, rejections the memory.
     pub fn observe_feedback(&self, event: &FeedbackEvent) {
-        let Some(facts) = &event.suggestion else {
-            return;
-        };
-        let accepted = match event.kind {
-            FeedbackKind::Accepted => facts.text.as_str(),
-            FeedbackKind::PartiallyAccepted { accepted_chars } => {
-                let end = facts
-                    .text
-                    .char_indices()
-                    .nth(accepted_chars)
-                    .map_or(facts.text.len(), |(i, _)| i);
-                &facts.text[..end]
-            }
-            FeedbackKind::Rejected => {
-                self.push(Learnt::Rejected {
-                    before: tail_chars(&facts.context_before, rejections::PLACE_CHARS).to_string(),
-                    text: facts.text.clone(),
-                });
-                return;
-            }
-            FeedbackKind::Shown => return,
-        };
-        if accepted.is_empty() {
-            return;
+        if let Some(row) = learnt_row(event) {
+            self.push(Learnt::of_row(&row));
         }
-        let before = tail_chars(&facts.context_before, ACCEPT_CONTEXT_CHARS);
-        self.push(Learnt::Text(format!("{before}{accepted}")));
     }
+}
+
+/// What a feedback event teaches, as the row stored for it: accepted (or the accepted part of
+/// a partially accepted) text with the text before it, or a rejected suggestion with its place.
+pub fn learnt_row(event: &FeedbackEvent) -> Option<LearntRow> {
+    let facts = event.suggestion.as_ref()?;
+    let (kind, text, before_chars) = match event.kind {
+        FeedbackKind::Accepted => (
+            LearntKind::Accepted,
+            facts.text.as_str(),
+            ACCEPT_CONTEXT_CHARS,
+        ),
+        FeedbackKind::PartiallyAccepted { accepted_chars } => {
+            let end = facts
+                .text
+                .char_indices()
+                .nth(accepted_chars)
+                .map_or(facts.text.len(), |(i, _)| i);
+            (
+                LearntKind::Accepted,
+                &facts.text[..end],
+                ACCEPT_CONTEXT_CHARS,
+            )
+        }
+        FeedbackKind::Rejected => (
+            LearntKind::Rejected,
+            facts.text.as_str(),
+            rejections::PLACE_CHARS,
+        ),
+        FeedbackKind::Shown => return None,
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(LearntRow {
+        kind,
+        key: None,
+        before: tail_chars(&facts.context_before, before_chars).to_string(),
+        text: text.to_string(),
+        at_ms: event.at_ms,
+    })
 }
 
 /// The adaptation state: what was learnt so far (used on the model thread).
@@ -125,6 +193,11 @@ impl Adaptation {
         }
         for learnt in self.inbox.take() {
             match learnt {
+                Learnt::Reset => {
+                    self.text.clear();
+                    self.cache = NgramCache::new();
+                    self.rejections = RejectionMemory::default();
+                }
                 Learnt::Text(text) => {
                     self.text.add(&text);
                     if let Some(tokens) = model.tokenize(&text) {
@@ -152,6 +225,40 @@ impl Adaptation {
     }
 }
 
+/// Most bytes of one other open document the text cache searches (its beginning).
+pub const OPEN_DOCUMENT_MAX_BYTES: usize = 256 << 10;
+/// Most bytes of other open documents searched per request.
+pub const OPEN_DOCUMENTS_MAX_BYTES: usize = 512 << 10;
+
+/// The texts a request's text cache searches as newest: `before_cursor` (the current document up
+/// to the cursor), then the other open `documents` (not `current_uri`), each cut to
+/// [`OPEN_DOCUMENT_MAX_BYTES`], [`OPEN_DOCUMENTS_MAX_BYTES`] in all.
+pub fn recent_texts(
+    before_cursor: String,
+    documents: &[(String, crate::documents::Document)],
+    current_uri: &str,
+) -> Vec<String> {
+    let mut texts = vec![before_cursor];
+    let mut left = OPEN_DOCUMENTS_MAX_BYTES;
+    for (uri, document) in documents {
+        if uri == current_uri || left == 0 {
+            continue;
+        }
+        let chars = document.rope.len_chars();
+        let bytes = document.rope.len_bytes();
+        let keep = bytes.min(OPEN_DOCUMENT_MAX_BYTES).min(left);
+        let end = if keep == bytes {
+            chars
+        } else {
+            document.rope.byte_to_char(keep)
+        };
+        let text = document.rope.slice(..end).to_string();
+        left -= text.len().min(left);
+        texts.push(text);
+    }
+    texts
+}
+
 /// The last `n` chars of `text`.
 fn tail_chars(text: &str, n: usize) -> &str {
     let count = text.chars().count();
@@ -165,6 +272,11 @@ fn tail_chars(text: &str, n: usize) -> &str {
 pub struct AdaptedModel<'a> {
     inner: &'a mut dyn CompletionModel,
     adaptation: Arc<Mutex<Adaptation>>,
+    /// Mix the caches in while decoding (off: the model alone, rejection memory only).
+    caches: bool,
+    /// Texts searched by the text cache as newer than its own, newest first (the document's
+    /// text before the cursor, then other open documents); empty: the prompt's prefix.
+    recent: Vec<String>,
 }
 
 impl<'a> AdaptedModel<'a> {
@@ -173,7 +285,33 @@ impl<'a> AdaptedModel<'a> {
         inner: &'a mut dyn CompletionModel,
         adaptation: Arc<Mutex<Adaptation>>,
     ) -> AdaptedModel<'a> {
-        AdaptedModel { inner, adaptation }
+        AdaptedModel {
+            inner,
+            adaptation,
+            caches: true,
+            recent: Vec::new(),
+        }
+    }
+
+    /// Searches `texts` (newest first: the whole document before the cursor, which the prompt
+    /// may cut, then other open documents) rather than the prompt's prefix. Never pass the
+    /// current document's text after the cursor: it would be suggested back and dropped.
+    pub fn with_recent_texts(mut self, texts: Vec<String>) -> AdaptedModel<'a> {
+        self.recent = texts;
+        self
+    }
+
+    /// Wraps `inner` with the rejection memory only (the fallback of [`fallback::complete`]).
+    pub fn without_caches(
+        inner: &'a mut dyn CompletionModel,
+        adaptation: Arc<Mutex<Adaptation>>,
+    ) -> AdaptedModel<'a> {
+        AdaptedModel {
+            inner,
+            adaptation,
+            caches: false,
+            recent: Vec::new(),
+        }
     }
 }
 
@@ -189,11 +327,13 @@ impl CompletionModel for AdaptedModel<'_> {
         let adjuster = Caches {
             text: &adaptation.text,
             tokens: &adaptation.cache,
+            recent: self.recent.iter().map(String::as_str).collect(),
         };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
+        let adjuster = self.caches.then_some(adjuster);
         let mut output = self
             .inner
-            .generate_adjusted(req, Some(adjuster), cancel, on_token)?;
+            .generate_adjusted(req, adjuster, cancel, on_token)?;
         adaptation
             .rejections
             .filter(&req.prefix, &mut output.completions);
@@ -225,6 +365,7 @@ impl CompletionModel for AdaptedModel<'_> {
 struct Caches<'a> {
     text: &'a TextCache,
     tokens: &'a NgramCache,
+    recent: Vec<&'a str>,
 }
 
 impl LogitsAdjuster for Caches<'_> {
@@ -234,67 +375,19 @@ impl LogitsAdjuster for Caches<'_> {
             .find(|&i| input.prefix.is_char_boundary(i))
             .unwrap_or(input.prefix.len());
         let context = format!("{}{}", &input.prefix[start..], input.generated_text);
-        if !self.text.adjust_text(&context, logits) {
+        // The document before the cursor and other open documents (else the prompt's prefix)
+        // are searched too: text being written counts before it is fed (never the text after
+        // the cursor: the cache would suggest the suffix back, dropped as its duplicate).
+        let prefix = [input.prefix];
+        let recent = if self.recent.is_empty() {
+            &prefix[..]
+        } else {
+            &self.recent[..]
+        };
+        if !self.text.adjust_with(recent, &context, logits) {
             let history = [input.prefix_ids, input.generated].concat();
             self.tokens.adjust_history(&history, logits);
         }
-    }
-}
-
-/// A [`FeedbackSink`] that feeds the adaptation, then passes every call on to `inner` (the
-/// server puts it in front of the store; the replay uses it with [`NoSink`]).
-pub struct AdaptationSink {
-    inner: Box<dyn FeedbackSink>,
-    inbox: Inbox,
-    enabled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl AdaptationSink {
-    /// A sink feeding `inbox` (while `enabled`, the `adapt` setting) in front of `inner`.
-    pub fn new(
-        inbox: Inbox,
-        inner: Box<dyn FeedbackSink>,
-        enabled: Arc<std::sync::atomic::AtomicBool>,
-    ) -> AdaptationSink {
-        AdaptationSink {
-            inner,
-            inbox,
-            enabled,
-        }
-    }
-}
-
-impl FeedbackSink for AdaptationSink {
-    fn record(&self, event: FeedbackEvent) -> Receipt {
-        if self.enabled.load(std::sync::atomic::Ordering::Relaxed) {
-            self.inbox.observe_feedback(&event);
-        }
-        self.inner.record(event)
-    }
-
-    fn configure(&self, settings: &crate::feedback::FeedbackSettings) {
-        self.inner.configure(settings)
-    }
-
-    fn status(&self) -> crate::feedback::FeedbackStatus {
-        self.inner.status()
-    }
-
-    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<crate::feedback::FeedbackStatus>> {
-        self.inner.subscribe()
-    }
-
-    fn flush(&self) -> Receipt {
-        self.inner.flush()
-    }
-}
-
-/// A sink that records nothing.
-pub struct NoSink;
-
-impl FeedbackSink for NoSink {
-    fn record(&self, _event: FeedbackEvent) -> Receipt {
-        Receipt::none()
     }
 }
 
@@ -303,7 +396,7 @@ mod tests {
     use std::sync::atomic::AtomicBool;
 
     use super::*;
-    use crate::feedback::SuggestionFacts;
+    use crate::feedback::{FeedbackSink, Receipt, SuggestionFacts};
 
     struct Counting(Arc<Mutex<Vec<String>>>);
 
@@ -343,6 +436,7 @@ mod tests {
             .map(|l| match l {
                 Learnt::Text(t) => format!("text {t:?}"),
                 Learnt::Rejected { before, text } => format!("rejected {text:?} after {before:?}"),
+                Learnt::Reset => "reset".to_string(),
             })
             .collect()
     }
@@ -379,6 +473,35 @@ mod tests {
             *seen.lock().unwrap(),
             ["show", "accept", "partial_accept", "reject", "accept"]
         );
+    }
+
+    #[test]
+    fn recent_texts_are_the_text_before_the_cursor_then_other_open_documents_capped() {
+        use crate::documents::Document;
+        let big = "é".repeat(OPEN_DOCUMENT_MAX_BYTES);
+        let documents: Vec<(String, Document)> = [
+            ("file:///a.py", "a = 1\n"),
+            (
+                "file:///cur.py",
+                "never: the current document is passed cut at the cursor",
+            ),
+            ("file:///big.py", big.as_str()),
+            ("file:///c.py", big.as_str()),
+            ("file:///d.py", "d = 4\n"),
+        ]
+        .into_iter()
+        .map(|(uri, text)| (uri.to_string(), Document::open(uri, text, 1, "python")))
+        .collect();
+        let texts = recent_texts("cur = ".into(), &documents, "file:///cur.py");
+        let lengths: Vec<usize> = texts.iter().map(String::len).collect();
+        let rest = OPEN_DOCUMENTS_MAX_BYTES - 6 - OPEN_DOCUMENT_MAX_BYTES;
+        assert_eq!(
+            lengths,
+            [6, 6, OPEN_DOCUMENT_MAX_BYTES, rest],
+            "the current document's own text only before the cursor; 512 KiB of others in all"
+        );
+        assert_eq!(texts[0], "cur = ");
+        assert!(texts.iter().all(|t| !t.contains("never")));
     }
 
     #[test]

@@ -82,6 +82,11 @@ impl TextCache {
         }
     }
 
+    /// Forgets the text (the vocabulary stays).
+    pub fn clear(&mut self) {
+        self.corpus = String::new();
+    }
+
     /// Bytes held.
     pub fn len(&self) -> usize {
         self.corpus.len()
@@ -105,6 +110,12 @@ impl TextCache {
     /// `(λ, (token, votes) pairs, total votes)` after `context`, or `None`. One scan for the
     /// shortest context; each occurrence's match is then extended backwards to rank it.
     pub fn predict(&self, context: &str) -> Option<Prediction> {
+        self.predict_with(&[], context)
+    }
+
+    /// [`TextCache::predict`] also searching `recent` (texts newer than the cache's, newest
+    /// first, e.g. the current document before the cursor; their occurrences count as the latest).
+    pub fn predict_with(&self, recent: &[&str], context: &str) -> Option<Prediction> {
         let vocabulary = self.vocabulary.as_ref()?;
         let (shortest, _) = MATCH_LENGTHS[MATCH_LENGTHS.len() - 1];
         let longest = MATCH_LENGTHS[0].0;
@@ -113,32 +124,34 @@ impl TextCache {
             return None;
         }
         let needle = &context.as_bytes()[chars[chars.len() - shortest].0..];
-        let corpus = self.corpus.as_bytes();
         let window: Vec<char> = chars[chars.len().saturating_sub(longest)..]
             .iter()
             .map(|&(_, c)| c)
             .collect();
         // Occurrence ends, latest first, with how many chars of context they match (capped).
-        let mut matches: Vec<(usize, usize)> = memchr::memmem::find_iter(corpus, needle)
-            .map(|start| {
+        let mut matches: Vec<(&str, usize, usize)> = Vec::new();
+        for text in recent.iter().copied().chain([self.corpus.as_str()]) {
+            let found = memchr::memmem::find_iter(text.as_bytes(), needle).map(|start| {
                 let end = start + needle.len();
-                let before = self.corpus[..end].chars().rev().take(longest);
+                let before = text[..end].chars().rev().take(longest);
                 let len = before
                     .zip(window.iter().rev())
                     .take_while(|(a, b)| a == *b)
                     .count();
-                (end, len)
-            })
-            .collect();
-        matches.reverse();
+                (text, end, len)
+            });
+            let at = matches.len();
+            matches.extend(found);
+            matches[at..].reverse();
+        }
         for (len, weight) in MATCH_LENGTHS {
             let mut votes: HashMap<u32, u32> = HashMap::new();
-            for &(end, _) in matches
+            for &(text, end, _) in matches
                 .iter()
-                .filter(|&&(_, matched)| matched >= len)
+                .filter(|&&(_, _, matched)| matched >= len)
                 .take(MAX_OCCURRENCES)
             {
-                if let Some(token) = vocabulary.longest_prefix(&self.corpus[end..]) {
+                if let Some(token) = vocabulary.longest_prefix(&text[end..]) {
                     *votes.entry(token).or_default() += 1;
                 }
             }
@@ -151,6 +164,18 @@ impl TextCache {
             }
         }
         None
+    }
+
+    /// Interpolates the prediction after `context` (searching `recent` too) into `logits`;
+    /// false when there is none.
+    pub fn adjust_with(&self, recent: &[&str], context: &str, logits: &mut [f32]) -> bool {
+        match self.predict_with(recent, context) {
+            Some((lambda, next, total)) => {
+                mix(logits, lambda, &next, total);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Interpolates the prediction after `context` into `logits`; false when there is none.
@@ -224,5 +249,32 @@ mod tests {
             .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
             .unwrap();
         assert_eq!(best, 9, "{logits:?}");
+    }
+
+    #[test]
+    fn the_text_before_the_cursor_and_other_open_documents_are_searched() {
+        let mut cache = TextCache::default();
+        cache.set_vocabulary(vocabulary());
+        // Nothing fed yet: the document's own earlier lines still predict.
+        let recent = "def double(x):\n    return x * 2\ndef trouble(x):\n    ";
+        let (_, next, total) = cache.predict_with(&[recent], recent).unwrap();
+        assert_eq!(
+            (next, total),
+            (vec![(6, 1)], 1),
+            "\"return\" as after double(x)"
+        );
+        // The context's own occurrence at the very end of `recent` votes for nothing.
+        assert_eq!(
+            cache.predict_with(&["abcdefghijklmnop"], "abcdefghijklmnop"),
+            None
+        );
+        // The cache's text and the recent text both vote.
+        cache.add("def bubble(x):\n    x\n");
+        let (_, next, total) = cache.predict_with(&[recent], recent).unwrap();
+        assert_eq!((next, total), (vec![(6, 1), (9, 1)], 2), "return, x");
+        // Another open document's text votes too.
+        let other = "def rumble(x):\n    x\n";
+        let (_, _, total) = cache.predict_with(&[recent, other], recent).unwrap();
+        assert_eq!(total, 3);
     }
 }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::stats::database;
 use crate::feedback::dates::parse_date;
 use crate::feedback::event::now_ms;
-use crate::feedback::{schema, store};
+use crate::feedback::{adaptation, schema, store};
 
 /// `ghostline feedback ...`.
 #[derive(Debug, Subcommand)]
@@ -63,9 +63,19 @@ pub struct ExportArgs {
 /// `ghostline feedback forget`.
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
-    /// Delete everything.
-    #[arg(long, conflicts_with = "before", required_unless_present = "before")]
+    /// Delete everything (recorded suggestions and what the adaptation learnt).
+    #[arg(
+        long,
+        conflicts_with = "before",
+        required_unless_present_any = ["before", "adaptation"]
+    )]
     pub all: bool,
+    /// Delete only what the adaptation learnt (closed documents' text, accepted and rejected
+    /// suggestions it keeps); with --before, only what it learnt before that date. A running
+    /// server keeps what it holds in memory until it restarts: use the editor's "reset
+    /// adaptation" command (ghostline.resetAdaptation) there.
+    #[arg(long)]
+    pub adaptation: bool,
     /// Delete suggestions shown before this date (UTC): YYYY-MM-DD, YYYY-MM-DDTHH:MM, or 30d ago.
     #[arg(long, value_name = "DATE")]
     pub before: Option<String>,
@@ -136,14 +146,32 @@ fn forget(args: ForgetArgs) -> anyhow::Result<()> {
     let before_ms = match (&args.before, args.all) {
         (Some(text), _) => Some(parse_date(text, now_ms())?),
         (None, true) => None,
-        (None, false) => anyhow::bail!("say what to forget: --all or --before DATE"),
+        (None, false) if args.adaptation => None,
+        (None, false) => {
+            anyhow::bail!("say what to forget: --all, --before DATE or --adaptation")
+        }
     };
     let Some(connection) = schema::open_existing(&path)? else {
         println!("nothing to forget: {} does not exist", path.display());
         return Ok(());
     };
+    let learnt = adaptation::clear(&connection, before_ms)
+        .with_context(|| format!("cannot delete from {}", path.display()))?;
+    if args.adaptation {
+        connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .with_context(|| format!("cannot truncate the log of {}", path.display()))?;
+        println!(
+            "forgot {learnt} adaptation entries in {}",
+            path.display()
+        );
+        return Ok(());
+    }
     let deleted = store::forget(&connection, before_ms)
         .with_context(|| format!("cannot delete from {}", path.display()))?;
-    println!("forgot {deleted} suggestions in {}", path.display());
+    println!(
+        "forgot {deleted} suggestions and {learnt} adaptation entries in {}",
+        path.display()
+    );
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! - `settings.rs`: the settings, the default path (XDG data dir), hashing of file paths.
 //! - `schema.rs`: opening the database (WAL), schema version and migrations.
 //! - `store.rs`: rows: upsert per event, ignored sweeps, export, forget.
+//! - `adaptation.rs`: what `crate::adapt` learnt, kept to rebuild it at start; cleared on reset.
 //! - `queue.rs` + `writer.rs`: the writer thread behind a bounded queue (never blocks the caller).
 //! - `recorder.rs`: [`Recorder`], the product's [`FeedbackSink`]: settings, status, receipts.
 //! - `report.rs` + `plot.rs`: the numbers `ghostline stats` and `ghostline/stats` show.
@@ -13,6 +14,7 @@
 //! **Privacy invariant:** nothing in this module opens a network connection; the file path of a
 //! suggestion is stored only as a hash unless the user opts in (`feedbackRawPaths`).
 
+pub mod adaptation;
 pub mod bench;
 pub mod dates;
 pub mod event;
@@ -197,6 +199,12 @@ pub trait FeedbackSink: Send + Sync {
 
     /// A receipt resolved when everything recorded so far is committed.
     fn flush(&self) -> Receipt {
+        Receipt::none()
+    }
+
+    /// Work on the adaptation's stored state (see `adaptation.rs`); nothing when not recording
+    /// (a `Load` then delivers nothing).
+    fn adaptation(&self, _job: adaptation::AdaptationJob) -> Receipt {
         Receipt::none()
     }
 }

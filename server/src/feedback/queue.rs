@@ -19,6 +19,8 @@ pub struct Job {
     pub event: Option<FeedbackEvent>,
     /// Resolved once the job is committed (or failed).
     pub ack: Option<oneshot::Sender<Result<(), String>>>,
+    /// Work on the adaptation's table (never dropped).
+    pub adaptation: Option<super::adaptation::AdaptationJob>,
 }
 
 impl Job {
@@ -173,6 +175,7 @@ mod tests {
                     suggestion: None,
                 }),
                 ack,
+                adaptation: None,
             },
             receiver,
         )

@@ -118,4 +118,11 @@ impl FeedbackSink for Recorder {
             None => Receipt::none(),
         }
     }
+
+    fn adaptation(&self, job: super::adaptation::AdaptationJob) -> Receipt {
+        match &*self.writer.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(writer) => writer.adaptation(job),
+            None => Receipt::none(),
+        }
+    }
 }

@@ -41,6 +41,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX suggestions_by_time ON suggestions (shown_at_ms);
     CREATE INDEX suggestions_pending ON suggestions (path_hash) WHERE outcome = 'shown';
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;",
+    // Version 2: what the adaptation learnt, to rebuild it at start (see `adaptation.rs`).
+    "CREATE TABLE adaptation (
+        id     INTEGER PRIMARY KEY,
+        at_ms  INTEGER NOT NULL,
+        kind   TEXT NOT NULL,
+        key    TEXT UNIQUE,
+        before TEXT NOT NULL,
+        text   TEXT NOT NULL,
+        bytes  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX adaptation_by_time ON adaptation (at_ms);",
 ];
 
 /// The newest schema version this build knows.
@@ -176,6 +187,30 @@ mod tests {
         assert_eq!(journal, "wal");
         drop(connection);
         assert!(open(&path, 16).is_ok(), "reopening runs no migration twice");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap());
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_adaptation_table_and_keeps_its_rows() {
+        let path = temp_path("v1");
+        let connection = open(&path, 16).unwrap();
+        connection
+            .execute_batch(
+                "DROP TABLE adaptation; PRAGMA user_version = 1;
+                 INSERT INTO counters (name, value) VALUES ('kept', 7);",
+            )
+            .unwrap();
+        drop(connection);
+        let connection = open(&path, 16).unwrap();
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        let kept: i64 = connection
+            .query_row("SELECT value FROM counters WHERE name = 'kept'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 7);
+        assert!(super::super::adaptation::load(&connection, 1 << 20).unwrap().is_empty());
         let _ = std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap());
     }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
+use super::adaptation::{self, AdaptationJob};
 use super::event::{FeedbackEvent, now_ms};
 use super::queue::{EventQueue, Job};
 use super::{FeedbackSettings, FeedbackState, FeedbackStatus, Receipt, schema, store};
@@ -75,6 +76,7 @@ impl Writer {
         match self.queue.push(Job {
             event: Some(event),
             ack,
+            adaptation: None,
         }) {
             Ok(()) => receipt,
             Err(job) => {
@@ -90,6 +92,21 @@ impl Writer {
         match self.queue.push(Job {
             event: None,
             ack: Some(sender),
+            adaptation: None,
+        }) {
+            Ok(()) => Receipt::pending(receiver),
+            Err(_) => Receipt::none(),
+        }
+    }
+
+    /// Queues work on the adaptation's table without blocking; the receipt resolves once it is
+    /// committed (a `Load` delivers its rows on the writer thread).
+    pub fn adaptation(&self, job: AdaptationJob) -> Receipt {
+        let (sender, receiver) = oneshot::channel();
+        match self.queue.push(Job {
+            event: None,
+            ack: Some(sender),
+            adaptation: Some(job),
         }) {
             Ok(()) => Receipt::pending(receiver),
             Err(_) => Receipt::none(),
@@ -195,15 +212,25 @@ fn run(
         }
         let mut acks = Vec::new();
         let mut events = Vec::with_capacity(batch.jobs.len());
+        let mut adaptation_jobs = Vec::new();
         for job in batch.jobs {
             events.extend(job.event);
             acks.extend(job.ack);
+            adaptation_jobs.extend(job.adaptation);
         }
         let now = now_ms();
         let result = if idle {
             store::sweep_ignored(&connection, now - store::IGNORE_AFTER_MS, now).map(|_| ())
         } else {
-            store::apply_batch(&mut connection, &events, raw_paths, batch.dropped, now)
+            store::apply_batch(&mut connection, &events, raw_paths, batch.dropped, now).and_then(
+                |()| {
+                    adaptation::run_jobs(
+                        &mut connection,
+                        adaptation_jobs,
+                        adaptation::budget(max_mb),
+                    )
+                },
+            )
         };
         last_sweep = Instant::now();
         match result {

@@ -115,6 +115,19 @@ impl Backend {
         self.feedback(id, FeedbackKind::Rejected)
     }
 
+    /// The `ghostline.resetAdaptation` command: forgets what the adaptation learnt (in memory
+    /// before the next generation, and in the feedback store) and the cached suggestions it
+    /// shaped. Answers `{"stored": true}` once the store's rows are deleted, or `{"stored":
+    /// false, "reason"}` when there is no store to clear (recording off) or it failed.
+    pub(crate) async fn reset_adaptation(&self) -> Value {
+        let receipt = self.shared.learner.reset();
+        self.shared.cache().clear();
+        match receipt.durable(DECISION_ACK_TIMEOUT).await {
+            Durability::Committed => serde_json::json!({"stored": true}),
+            Durability::NotRecorded(reason) => serde_json::json!({"stored": false, "reason": reason}),
+        }
+    }
+
     /// Waits until a decision is committed (bounded), logging when it could not be.
     pub(crate) async fn await_durable(&self, id: &str, receipt: Receipt) {
         if let Durability::NotRecorded(reason) = receipt.durable(DECISION_ACK_TIMEOUT).await {

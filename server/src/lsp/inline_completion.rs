@@ -270,15 +270,6 @@ impl Backend {
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms, Vec::new()));
             }
-            // Adaptation (crate::adapt): the local cache mixed into the model's next-token choice.
-            let mut adapted;
-            let model: &mut dyn crate::model::CompletionModel = match adaptation {
-                Some(adaptation) => {
-                    adapted = crate::adapt::AdaptedModel::new(model, adaptation);
-                    &mut adapted
-                }
-                None => model,
-            };
             // Counted in the context stage: choosing snippets is part of building the prompt.
             let snippets_started = std::time::Instant::now();
             let candidates = workspace_index::extra_snippets(
@@ -289,22 +280,35 @@ impl Backend {
             );
             let snippets_ms = ms_since(snippets_started);
             // The context engine renders as many as its extra-context budget holds.
-            let slot = candidates
+            let slot: Vec<crate::context::Snippet> = candidates
                 .iter()
                 .map(|snippet| crate::context::Snippet {
                     path: snippet.path.clone(),
                     text: snippet.text.clone(),
                 })
                 .collect();
-            complete_document(
-                model,
-                &document,
-                cursor,
-                trigger,
-                &completion_config,
-                slot,
-                &cancel,
-            )
+            // Adaptation (crate::adapt): the local cache mixed into the model's next-token
+            // choice; an invoked request it leaves empty asks the model alone.
+            let recent = match adaptation {
+                Some(_) => crate::adapt::recent_texts(
+                    document.rope.slice(..cursor).to_string(),
+                    snippet_inputs.documents(),
+                    &snippet_uri,
+                ),
+                None => Vec::new(),
+            };
+            let run = |model: &mut dyn crate::model::CompletionModel| {
+                complete_document(
+                    model,
+                    &document,
+                    cursor,
+                    trigger,
+                    &completion_config,
+                    slot.clone(),
+                    &cancel,
+                )
+            };
+            crate::adapt::fallback::complete(model, adaptation, recent, trigger, &cancel, run)
             .map(|mut outcome| {
                 outcome.timings.context_ms += snippets_ms;
                 let used: Vec<Snippet> = candidates

@@ -7,6 +7,7 @@
 pub mod changes;
 pub mod encoding;
 pub mod ext;
+mod adaptation;
 mod feedback_handlers;
 pub mod from_proto;
 mod guard;

@@ -25,6 +25,8 @@ use crate::model::worker::ModelState;
 pub const ACCEPT_COMMAND: &str = "ghostline.accept";
 /// Command (and, as `ghostline/reject`, notification) for dismissing a suggestion.
 pub const REJECT_COMMAND: &str = "ghostline.reject";
+/// Command that forgets what the adaptation learnt (memory and feedback store); no arguments.
+pub const RESET_ADAPTATION_COMMAND: &str = "ghostline.resetAdaptation";
 
 /// The language server.
 pub struct Backend {
@@ -97,6 +99,7 @@ impl LanguageServer for Backend {
             let config = self.shared.config();
             if config.enable {
                 self.shared.worker.load(config.model.clone());
+                super::adaptation::absorb_when_ready(self.shared.clone());
             } else {
                 status::send_current(&self.shared).await;
             }
@@ -151,6 +154,9 @@ impl LanguageServer for Backend {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
         guard::request("workspace/executeCommand", async {
+            if params.command == RESET_ADAPTATION_COMMAND {
+                return Ok(Some(self.reset_adaptation().await));
+            }
             let id = params.arguments.first().and_then(super::feedback_handlers::suggestion_id_in);
             let Some(id) = id else {
                 return Err(jsonrpc::Error::invalid_params(format!(
@@ -164,7 +170,7 @@ impl LanguageServer for Backend {
                 REJECT_COMMAND => self.reject(&id),
                 other => {
                     return Err(jsonrpc::Error::invalid_params(format!(
-                        "unknown command {other:?}; ghostline knows {ACCEPT_COMMAND} and {REJECT_COMMAND}"
+                        "unknown command {other:?}; ghostline knows {ACCEPT_COMMAND}, {REJECT_COMMAND} and {RESET_ADAPTATION_COMMAND}"
                     )));
                 }
             };
@@ -258,7 +264,11 @@ fn capabilities(encoding: PositionEncoding) -> ServerCapabilities {
         )),
         inline_completion_provider: Some(OneOf::Left(true)),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![ACCEPT_COMMAND.to_string(), REJECT_COMMAND.to_string()],
+            commands: vec![
+                ACCEPT_COMMAND.to_string(),
+                REJECT_COMMAND.to_string(),
+                RESET_ADAPTATION_COMMAND.to_string(),
+            ],
             ..ExecuteCommandOptions::default()
         }),
         ..ServerCapabilities::default()

@@ -42,8 +42,8 @@ pub struct Shared {
     pub feedback: Box<dyn FeedbackSink>,
     /// What the adaptation learnt (used on the model thread; see `crate::adapt`).
     pub adaptation: std::sync::Arc<Mutex<crate::adapt::Adaptation>>,
-    /// Where written text and feedback wait for the adaptation.
-    pub adaptation_inbox: crate::adapt::Inbox,
+    /// Feeds the adaptation (memory and store) with written text; resets it.
+    pub learner: crate::adapt::Learner,
     /// The `adapt` setting, shared with the adaptation's feedback sink.
     pub adapt_enabled: std::sync::Arc<AtomicBool>,
     /// The model thread.
@@ -68,16 +68,17 @@ impl Shared {
     /// New state around `client` and a model thread.
     pub fn new(client: Client, worker: ModelWorker, feedback: Box<dyn FeedbackSink>) -> Shared {
         let adaptation = crate::adapt::Adaptation::new();
-        let adaptation_inbox = adaptation.inbox();
         let adapt_enabled = std::sync::Arc::new(AtomicBool::new(ServerConfig::default().adapt));
-        let feedback: Box<dyn FeedbackSink> = Box::new(crate::adapt::AdaptationSink::new(
-            adaptation_inbox.clone(),
+        let sink = crate::adapt::AdaptationSink::new(
+            adaptation.inbox(),
             feedback,
             adapt_enabled.clone(),
-        ));
+        );
+        let learner = sink.learner();
+        let feedback: Box<dyn FeedbackSink> = Box::new(sink);
         Shared {
             adaptation: std::sync::Arc::new(Mutex::new(adaptation)),
-            adaptation_inbox,
+            learner,
             adapt_enabled,
             client,
             documents: DocumentStore::default(),

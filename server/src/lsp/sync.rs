@@ -147,10 +147,9 @@ fn did_close(shared: &Shared, params: Option<&Value>) {
     match shared.documents.lock().remove(&uri) {
         // What the user wrote there feeds the adaptation (never an open document: its text after
         // the cursor would be suggested back and dropped as a duplicate of the suffix).
-        Some(document) if shared.adapt_enabled.load(std::sync::atomic::Ordering::Relaxed) => {
-            shared.adaptation_inbox.observe_text(document.rope.to_string());
-        }
-        Some(_) => {}
+        Some(document) => shared
+            .learner
+            .observe_document(&uri, document.rope.to_string()),
         None => tracing::warn!(%uri, "didClose for a document that is not open"),
     }
 }

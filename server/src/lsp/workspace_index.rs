@@ -199,6 +199,13 @@ pub struct SnippetInputs {
     root: Option<PathBuf>,
 }
 
+impl SnippetInputs {
+    /// The open documents (uri, snapshot), sorted by uri.
+    pub fn documents(&self) -> &[(String, Document)] {
+        &self.documents
+    }
+}
+
 /// Takes snapshots of the open documents and the index handle.
 pub fn snippet_inputs(shared: &Shared) -> SnippetInputs {
     let mut documents: Vec<(String, Document)> = shared

@@ -9,9 +9,10 @@
 //! suggestion comes from [`complete_text`] (the server's pipeline, invoked trigger, one greedy
 //! alternative, no time budget so runs are reproducible). Its outcome is turned into the same
 //! [`FeedbackEvent`]s the LSP layer records and given to a [`FeedbackSink`]; with adaptation on
-//! that sink is [`AdaptationSink`], and the model is wrapped in [`AdaptedModel`]. Text "written so
-//! far" (earlier files in full, the current file up to the cursor's line) feeds the adaptation's
-//! n-gram cache as the walk advances.
+//! that sink is [`AdaptationSink`], and the model is wrapped in [`crate::adapt::AdaptedModel`]
+//! (through [`crate::adapt::fallback`], as in the server). Files the walk finished feed the
+//! adaptation's caches whole (as the server feeds a closed document); the current file before
+//! the cursor is the prompt's prefix, which the text cache searches too.
 
 pub mod sample;
 pub mod score;
@@ -22,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::adapt::{Adaptation, AdaptationSink, AdaptedModel, NoSink};
+use crate::adapt::{Adaptation, AdaptationSink, NoSink};
 use crate::completion::{CompletionConfig, Trigger, complete_text};
 use crate::feedback::{FeedbackEvent, FeedbackKind, FeedbackSink, SuggestionFacts};
 use crate::model::{CancelFlag, CompletionModel};
@@ -204,52 +205,39 @@ pub fn run(
     let mut latencies = Vec::new();
     // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code to stderr.
     let trace = std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some();
-    // What of the walk the adaptation has seen: files before `fed_file` fully, `fed_chars` of it.
-    let (mut fed_file, mut fed_chars) = (0usize, 0usize);
+    // Files before `fed_file` were fed to the adaptation.
+    let mut fed_file = 0usize;
     for (index, position) in walk.positions.iter().enumerate() {
         let file = &walk.files[position.file];
+        // Finished files are fed whole, as the server feeds a closed document; the current
+        // file before the cursor is the prompt's prefix, which the cache searches itself.
         if feed {
-            let state = &inbox;
             while fed_file < position.file {
-                let rest: String = walk.files[fed_file].chars[fed_chars..].iter().collect();
-                state.observe_text(rest);
+                inbox.observe_text(walk.files[fed_file].chars.iter().collect::<String>());
                 fed_file += 1;
-                fed_chars = 0;
-            }
-            if position.line_start > fed_chars {
-                state.observe_text(
-                    file.chars[fed_chars..position.line_start]
-                        .iter()
-                        .collect::<String>(),
-                );
-                fed_chars = position.line_start;
             }
         }
         let prefix: String = file.chars[..position.cursor].iter().collect();
         let target: String = file.chars[position.cursor..].iter().collect();
         let cancel = CancelFlag::new();
-        let outcome = if adapt {
-            let mut adapted = AdaptedModel::new(model, adaptation.clone());
-            complete_text(
-                &mut adapted,
-                &prefix,
-                position.cursor,
-                file.language_id,
-                Trigger::Invoked,
-                config,
-                &cancel,
-            )
-        } else {
-            complete_text(
-                model,
-                &prefix,
-                position.cursor,
-                file.language_id,
-                Trigger::Invoked,
-                config,
-                &cancel,
-            )
-        }
+        let outcome = crate::adapt::fallback::complete(
+            model,
+            adapt.then(|| adaptation.clone()),
+            if adapt { vec![prefix.clone()] } else { Vec::new() },
+            Trigger::Invoked,
+            &cancel,
+            |model| {
+                complete_text(
+                    model,
+                    &prefix,
+                    position.cursor,
+                    file.language_id,
+                    Trigger::Invoked,
+                    config,
+                    &cancel,
+                )
+            },
+        )
         .map_err(|e| anyhow::anyhow!("{} at char {}: {e}", file.path.display(), position.cursor))?;
         latencies.push(outcome.timings.total_ms);
         let suggestion = outcome

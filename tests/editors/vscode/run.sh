@@ -35,11 +35,6 @@ json.dump({
     "ghostline.modelPath": os.environ.get("GHOSTLINE_TEST_MODEL_PATH", ""),
     "ghostline.debounceMs": 30,
     "ghostline.maxLines": 4,
-    # The test model is random; with adaptation on, the accept steps feed its junk into the local
-    # cache, which then decides later suggestions (e.g. an empty invoked suggestion for the
-    # next/previous step). These steps check the editor, so the model alone answers them here;
-    # the Neovim e2e test and tests/replay cover adaptation.
-    "ghostline.adapt": False,
     "editor.inlineSuggest.enabled": True,
     "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
     "editor.suggestOnTriggerCharacters": False,
