@@ -3,14 +3,20 @@
 //! Decode multiplies one activation row by every weight matrix, so it is bound by how many weight
 //! bytes cross the memory bus, not by arithmetic (docs/benchmarks.md): f32 weights are 4 bytes
 //! per value, Q4_1 blocks 0.625 and Q8_0 1.06. A [`QuantLinear`] keeps a GGUF projection in its
-//! stored blocks and computes `y = W · x` straight from them with f32 activations (unlike
-//! llama.cpp, which also quantizes `x` to 8 bits), so results equal the dequantized f32 product
-//! up to summation order. Prefill (many positions, compute-bound) keeps using the f32 weights.
+//! stored blocks and computes `y = W · x` straight from them. Like llama.cpp, the activation
+//! row is first quantized to 8-bit blocks and the products are integer multiply-adds with
+//! llama.cpp's own order of floating-point operations ([`q8`]), so a decode-step product equals
+//! llama.cpp's bit for bit (`tests/gguf_kernel.rs`) and differs from the dequantized f32 product
+//! by the 8-bit rounding of `x` (≈ 0.4 % of a block's largest value per entry). Prefill (many
+//! positions, compute-bound) keeps using the f32 weights.
+
+pub mod q8;
 
 use std::sync::Arc;
 
+pub use q8::Q8Row;
+
 use crate::gguf::GgmlType;
-use crate::gguf::dequant::QK;
 
 /// One weight matrix `[rows (out), cols (in)]` in ggml blocks, row-major (GGUF's own layout).
 #[derive(Debug, Clone)]
@@ -65,85 +71,20 @@ impl QuantMatrix {
         }
     }
 
-    /// `out[r] = Σ_c W[r, c] · x[c]`.
-    pub fn matvec(&self, x: &[f32], out: &mut [f32]) {
-        assert_eq!(x.len(), self.cols, "matvec input width");
+    /// `out[r] = Σ_c W[r, c] · x[c]` with `x` already in 8-bit blocks (see [`q8`]).
+    pub fn matvec(&self, x: &Q8Row, out: &mut [f32]) {
+        assert_eq!(x.q.len(), self.cols, "matvec input width");
         assert_eq!(out.len(), self.rows, "matvec output width");
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { matvec_avx2(self, x, out) };
-            return;
-        }
-        matvec_portable(self, x, out);
+        q8::matvec(self.kind, &self.data, self.data.len() / self.rows, x, out);
+    }
+
+    /// [`QuantMatrix::matvec`] without SIMD (same bits; for tests).
+    pub fn matvec_portable(&self, x: &Q8Row, out: &mut [f32]) {
+        assert_eq!(x.q.len(), self.cols, "matvec input width");
+        assert_eq!(out.len(), self.rows, "matvec output width");
+        q8::matvec_portable(self.kind, &self.data, self.data.len() / self.rows, x, out);
     }
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn matvec_avx2(m: &QuantMatrix, x: &[f32], out: &mut [f32]) {
-    matvec_portable(m, x, out);
-}
-
-/// The kernel, written so the compiler vectorises the 16/32-wide inner loops (and inlined into
-/// the AVX2 wrapper, which compiles it again with 256-bit lanes and FMA).
-#[inline(always)]
-fn matvec_portable(m: &QuantMatrix, x: &[f32], out: &mut [f32]) {
-    let (_, block_bytes) = m.kind.block();
-    let blocks = m.cols / QK;
-    // Σ x over each block: Q4_1's minimum and Q4_0's offset multiply it.
-    let sums: Vec<f32> = x.chunks_exact(QK).map(|b| b.iter().sum()).collect();
-    let half = |b: &[u8], i: usize| half::f16::from_le_bytes([b[i], b[i + 1]]).to_f32();
-    for (row, y) in m
-        .data
-        .chunks_exact(blocks * block_bytes)
-        .zip(out.iter_mut())
-    {
-        // Eight independent partial sums (one 256-bit register) instead of one serial chain;
-        // per-block offsets (Q4_1 minimum, Q4_0's −8) are a scalar term per block.
-        let mut lanes = [0.0f32; LANES];
-        let mut offsets = 0.0f32;
-        for (b, block) in row.chunks_exact(block_bytes).enumerate() {
-            let xs = &x[b * QK..(b + 1) * QK];
-            match m.kind {
-                GgmlType::Q8_0 => {
-                    let scale = half(block, 0);
-                    let q = &block[2..2 + QK];
-                    let mut products = [0.0f32; QK];
-                    for j in 0..QK {
-                        products[j] = f32::from(q[j] as i8) * xs[j];
-                    }
-                    for k in 0..LANES {
-                        lanes[k] += scale
-                            * ((products[k] + products[k + LANES])
-                                + (products[k + 2 * LANES] + products[k + 3 * LANES]));
-                    }
-                }
-                GgmlType::Q4_0 | GgmlType::Q4_1 => {
-                    let (scale, offset, nibbles) = if m.kind == GgmlType::Q4_1 {
-                        (half(block, 0), half(block, 2), &block[4..4 + QK / 2])
-                    } else {
-                        (half(block, 0), -8.0 * half(block, 0), &block[2..2 + QK / 2])
-                    };
-                    let mut products = [0.0f32; QK / 2];
-                    for j in 0..QK / 2 {
-                        products[j] = f32::from(nibbles[j] & 0x0f) * xs[j]
-                            + f32::from(nibbles[j] >> 4) * xs[j + QK / 2];
-                    }
-                    for k in 0..LANES {
-                        lanes[k] += scale * (products[k] + products[k + LANES]);
-                    }
-                    offsets += offset * sums[b];
-                }
-                _ => unreachable!("checked in QuantMatrix::new"),
-            }
-        }
-        *y = lanes.iter().sum::<f32>() + offsets;
-    }
-}
-
-/// Partial sums kept per row (eight f32: one AVX register).
-const LANES: usize = 8;
 
 /// A projection whose output is the concatenation of several matrices' outputs (q | k | v,
 /// gate | up), all with the same input width.
@@ -172,12 +113,14 @@ impl QuantLinear {
         self.parts[0].cols
     }
 
-    /// `W · x` for one input row.
+    /// `W · x` for one input row; `x` is quantized to 8-bit blocks once for all parts, as
+    /// llama.cpp does (see [`q8`]).
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let x = Q8Row::quantize(x);
         let mut out = vec![0.0f32; self.rows()];
         let mut start = 0;
         for part in &self.parts {
-            part.matvec(x, &mut out[start..start + part.rows]);
+            part.matvec(&x, &mut out[start..start + part.rows]);
             start += part.rows;
         }
         out
@@ -187,7 +130,7 @@ impl QuantLinear {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gguf::dequant::dequantize;
+    use crate::gguf::dequant::{QK, dequantize};
 
     /// Deterministic pseudo-random bytes.
     fn bytes(n: usize, seed: u64) -> Vec<u8> {
@@ -218,33 +161,77 @@ mod tests {
         data
     }
 
+    /// The definition, in f64: per block `d_w · d_x · Σ w_q x_q` (+ `m_w · s_x` for Q4_1).
+    fn reference(kind: GgmlType, data: &[u8], rows: usize, x: &Q8Row) -> Vec<f64> {
+        let cols = x.q.len();
+        let dense = dequantize(kind, data, rows * cols).unwrap();
+        let (_, block_bytes) = kind.block();
+        (0..rows)
+            .map(|r| {
+                let mut total = 0.0f64;
+                for b in 0..cols / QK {
+                    let block = &data[(r * cols / QK + b) * block_bytes..][..block_bytes];
+                    let d = f64::from(half::f16::from_le_bytes([block[0], block[1]]).to_f32());
+                    let m = if kind == GgmlType::Q4_1 {
+                        f64::from(half::f16::from_le_bytes([block[2], block[3]]).to_f32())
+                    } else {
+                        0.0
+                    };
+                    let mut integer = 0.0f64;
+                    for j in 0..QK {
+                        // The stored integer of weight j, recovered from the dequantized value.
+                        let w = (f64::from(dense[r * cols + b * QK + j]) - m) / d;
+                        integer += w.round() * f64::from(x.q[b * QK + j]);
+                    }
+                    total += d * f64::from(x.d[b]) * integer + m * f64::from(x.s[b]);
+                }
+                total
+            })
+            .collect()
+    }
+
     #[test]
-    fn matvec_equals_the_dequantized_product() {
+    fn matvec_follows_the_integer_definition_and_simd_equals_portable_bits() {
         let (rows, cols) = (24, 96);
         let x: Vec<f32> = (0..cols)
-            .map(|i| ((i * 37 % 17) as f32 - 8.0) * 0.25)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) * 0.25 + 0.01 * i as f32)
             .collect();
+        let xq = Q8Row::quantize(&x);
         for kind in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
             let data = random_blocks(kind, rows, cols);
             let dense = dequantize(kind, &data, rows * cols).unwrap();
+            let want = reference(kind, &data, rows, &xq);
             let matrix = QuantMatrix::new(kind, rows, cols, data).unwrap();
             let mut out = vec![0.0f32; rows];
-            matrix.matvec(&x, &mut out);
+            matrix.matvec(&xq, &mut out);
             let mut portable = vec![0.0f32; rows];
-            matvec_portable(&matrix, &x, &mut portable);
+            matrix.matvec_portable(&xq, &mut portable);
+            assert_eq!(
+                out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{kind:?}: SIMD and portable kernels differ"
+            );
             for r in 0..rows {
-                let want: f32 = (0..cols).map(|c| dense[r * cols + c] * x[c]).sum();
+                let scale = want[r].abs().max(1.0);
                 assert!(
-                    (out[r] - want).abs() <= 1e-4 * want.abs().max(1.0),
-                    "{kind:?} row {r}: {} vs {want}",
+                    (f64::from(out[r]) - want[r]).abs() <= 1e-5 * scale,
+                    "{kind:?} row {r}: {} vs {}",
+                    out[r],
+                    want[r]
+                );
+                // And close to the f32 product: only x's 8-bit rounding separates them.
+                let exact: f32 = (0..cols).map(|c| dense[r * cols + c] * x[c]).sum();
+                let magnitude: f32 = (0..cols).map(|c| (dense[r * cols + c] * x[c]).abs()).sum();
+                assert!(
+                    (out[r] - exact).abs() <= 0.01 * magnitude,
+                    "{kind:?} row {r}: {} vs f32 {exact}",
                     out[r]
                 );
-                assert!((portable[r] - out[r]).abs() <= 1e-4 * want.abs().max(1.0));
             }
             // Reordering rows reorders outputs.
             let order: Vec<usize> = (0..rows).rev().collect();
             let mut reversed = vec![0.0f32; rows];
-            matrix.reorder_rows(&order).matvec(&x, &mut reversed);
+            matrix.reorder_rows(&order).matvec(&xq, &mut reversed);
             assert_eq!(reversed.iter().rev().copied().collect::<Vec<_>>(), out);
         }
     }
