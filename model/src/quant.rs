@@ -18,71 +18,66 @@ pub use q8::Q8Row;
 
 use crate::gguf::GgmlType;
 
-/// One weight matrix `[rows (out), cols (in)]` in ggml blocks, row-major (GGUF's own layout).
+/// One weight matrix `[rows (out), cols (in)]` in ggml blocks (kept re-laid out for the kernel,
+/// see [`q8`]).
 #[derive(Debug, Clone)]
 pub struct QuantMatrix {
-    kind: GgmlType,
-    rows: usize,
-    cols: usize,
-    data: Arc<[u8]>,
+    packed: Arc<q8::Packed>,
 }
 
 impl QuantMatrix {
-    /// Wraps `data` (`rows` rows of `cols` values in `kind` blocks); `None` unless `kind` is a
-    /// block type this module runs (Q4_0, Q4_1, Q8_0) and the sizes agree.
+    /// Takes `data` (`rows` rows of `cols` values in `kind` blocks, GGUF's row-major layout);
+    /// `None` unless `kind` is a block type this module runs (Q4_0, Q4_1, Q8_0) and the sizes
+    /// agree.
     pub fn new(kind: GgmlType, rows: usize, cols: usize, data: Vec<u8>) -> Option<QuantMatrix> {
         let (block, bytes) = kind.block();
         let supported = matches!(kind, GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0);
         (supported && cols.is_multiple_of(block) && data.len() == rows * cols / block * bytes).then(
             || QuantMatrix {
-                kind,
-                rows,
-                cols,
-                data: data.into(),
+                packed: Arc::new(q8::Packed::pack(kind, rows, cols, &data)),
             },
         )
     }
 
     /// Output width.
     pub fn rows(&self) -> usize {
-        self.rows
+        self.packed.rows
     }
 
     /// Input width.
     pub fn cols(&self) -> usize {
-        self.cols
+        self.packed.cols
     }
 
     /// Stored bytes.
     pub fn n_bytes(&self) -> usize {
-        self.data.len()
+        self.packed.n_bytes()
     }
 
     /// The same matrix with its rows reordered: row `i` of the result is row `order[i]` of this one.
     pub fn reorder_rows(&self, order: &[usize]) -> QuantMatrix {
-        let row_bytes = self.data.len() / self.rows;
-        let mut data = Vec::with_capacity(self.data.len());
-        for &row in order {
-            data.extend_from_slice(&self.data[row * row_bytes..(row + 1) * row_bytes]);
-        }
+        let data: Vec<u8> = order
+            .iter()
+            .flat_map(|&row| self.packed.gguf_row(row))
+            .collect();
+        let p = &self.packed;
         QuantMatrix {
-            data: data.into(),
-            ..self.clone()
+            packed: Arc::new(q8::Packed::pack(p.kind, order.len(), p.cols, &data)),
         }
     }
 
     /// `out[r] = Σ_c W[r, c] · x[c]` with `x` already in 8-bit blocks (see [`q8`]).
     pub fn matvec(&self, x: &Q8Row, out: &mut [f32]) {
-        assert_eq!(x.q.len(), self.cols, "matvec input width");
-        assert_eq!(out.len(), self.rows, "matvec output width");
-        q8::matvec(self.kind, &self.data, self.data.len() / self.rows, x, out);
+        assert_eq!(x.q.len(), self.cols(), "matvec input width");
+        assert_eq!(out.len(), self.rows(), "matvec output width");
+        q8::matvec(&self.packed, x, out);
     }
 
     /// [`QuantMatrix::matvec`] without SIMD (same bits; for tests).
     pub fn matvec_portable(&self, x: &Q8Row, out: &mut [f32]) {
-        assert_eq!(x.q.len(), self.cols, "matvec input width");
-        assert_eq!(out.len(), self.rows, "matvec output width");
-        q8::matvec_portable(self.kind, &self.data, self.data.len() / self.rows, x, out);
+        assert_eq!(x.q.len(), self.cols(), "matvec input width");
+        assert_eq!(out.len(), self.rows(), "matvec output width");
+        q8::matvec_portable(&self.packed, x, out);
     }
 }
 
@@ -96,10 +91,10 @@ pub struct QuantLinear {
 impl QuantLinear {
     /// Concatenates `parts` (`None` if empty or their input widths differ).
     pub fn new(parts: Vec<QuantMatrix>) -> Option<QuantLinear> {
-        let cols = parts.first()?.cols;
+        let cols = parts.first()?.cols();
         parts
             .iter()
-            .all(|p| p.cols == cols)
+            .all(|p| p.cols() == cols)
             .then_some(QuantLinear { parts })
     }
 
@@ -110,7 +105,7 @@ impl QuantLinear {
 
     /// Input width.
     pub fn cols(&self) -> usize {
-        self.parts[0].cols
+        self.parts[0].cols()
     }
 
     /// `W · x` for one input row; `x` is quantized to 8-bit blocks once for all parts, as
@@ -120,8 +115,8 @@ impl QuantLinear {
         let mut out = vec![0.0f32; self.rows()];
         let mut start = 0;
         for part in &self.parts {
-            part.matvec(&x, &mut out[start..start + part.rows]);
-            start += part.rows;
+            part.matvec(&x, &mut out[start..start + part.rows()]);
+            start += part.rows();
         }
         out
     }

@@ -74,10 +74,105 @@ impl Q8Row {
     }
 }
 
-/// Reads the little-endian f16 at `bytes[at..at + 2]` as f32.
-#[inline(always)]
-fn half(bytes: &[u8], at: usize) -> f32 {
-    f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
+/// Rows stored interleaved and computed together: they share each activation block load and
+/// give the CPU independent accumulation chains.
+pub(crate) const GROUP: usize = 4;
+
+/// A weight matrix re-laid out for the kernels: rows in groups of [`GROUP`] (the last group
+/// padded with zero rows); per (group, block) the rows' quant bytes one after the other in
+/// `quants`, and in `scales` their f16 scales `d` (then, for Q4_1, their minimums `m`).
+/// Same bytes as the GGUF blocks, reordered, so scales for four rows convert in one instruction.
+#[derive(Debug, Clone)]
+pub(crate) struct Packed {
+    pub(crate) kind: GgmlType,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    quants: Vec<u8>,
+    scales: Vec<u16>,
+}
+
+/// Quant bytes per block (nibbles or i8).
+fn quant_bytes(kind: GgmlType) -> usize {
+    if kind == GgmlType::Q8_0 { QK } else { QK / 2 }
+}
+
+/// f16 values per block (d, and m for Q4_1).
+fn scale_count(kind: GgmlType) -> usize {
+    if kind == GgmlType::Q4_1 { 2 } else { 1 }
+}
+
+impl Packed {
+    /// Re-lays out `data` (`rows` GGUF rows of `cols` values in `kind` blocks; sizes checked by
+    /// the caller).
+    pub(crate) fn pack(kind: GgmlType, rows: usize, cols: usize, data: &[u8]) -> Packed {
+        let (_, block_bytes) = kind.block();
+        let blocks = cols / QK;
+        let groups = rows.div_ceil(GROUP);
+        let (qb, sc) = (quant_bytes(kind), scale_count(kind));
+        let mut quants = vec![0u8; groups * blocks * GROUP * qb];
+        let mut scales = vec![0u16; groups * blocks * GROUP * sc];
+        for row in 0..rows {
+            let (g, r) = (row / GROUP, row % GROUP);
+            for b in 0..blocks {
+                let block = &data[(row * blocks + b) * block_bytes..][..block_bytes];
+                let at = (g * blocks + b) * GROUP;
+                quants[(at + r) * qb..(at + r + 1) * qb].copy_from_slice(&block[2 * sc..]);
+                for k in 0..sc {
+                    scales[at * sc + k * GROUP + r] =
+                        u16::from_le_bytes([block[2 * k], block[2 * k + 1]]);
+                }
+            }
+        }
+        Packed {
+            kind,
+            rows,
+            cols,
+            quants,
+            scales,
+        }
+    }
+
+    /// Row `row` in GGUF's block layout.
+    pub(crate) fn gguf_row(&self, row: usize) -> Vec<u8> {
+        let blocks = self.cols / QK;
+        let (qb, sc) = (quant_bytes(self.kind), scale_count(self.kind));
+        let (g, r) = (row / GROUP, row % GROUP);
+        let mut out = Vec::with_capacity(blocks * self.kind.block().1);
+        for b in 0..blocks {
+            let at = (g * blocks + b) * GROUP;
+            for k in 0..sc {
+                out.extend_from_slice(&self.scales[at * sc + k * GROUP + r].to_le_bytes());
+            }
+            out.extend_from_slice(&self.quants[(at + r) * qb..(at + r + 1) * qb]);
+        }
+        out
+    }
+
+    /// Bytes held.
+    pub(crate) fn n_bytes(&self) -> usize {
+        self.quants.len() + 2 * self.scales.len()
+    }
+
+    /// Number of row groups.
+    fn groups(&self) -> usize {
+        self.rows.div_ceil(GROUP)
+    }
+
+    /// Quant bytes of (group, block) for all its rows.
+    #[inline(always)]
+    fn group_quants(&self, g: usize, b: usize) -> &[u8] {
+        let qb = quant_bytes(self.kind) * GROUP;
+        let at = (g * (self.cols / QK) + b) * qb;
+        &self.quants[at..at + qb]
+    }
+
+    /// f16 scales (then minimums) of (group, block).
+    #[inline(always)]
+    fn group_scales(&self, g: usize, b: usize) -> &[u16] {
+        let n = scale_count(self.kind) * GROUP;
+        let at = (g * (self.cols / QK) + b) * n;
+        &self.scales[at..at + n]
+    }
 }
 
 /// The eight lanes' final sum, in llama.cpp's order.
@@ -86,76 +181,74 @@ fn lane_sum(acc: [f32; 8]) -> f32 {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
-/// One output value: `row` (blocks of `kind`) · `x`, portable arithmetic.
-pub(crate) fn dot_portable(kind: GgmlType, row: &[u8], x: &Q8Row) -> f32 {
-    let (_, block_bytes) = kind.block();
-    let mut acc = [0.0f32; 8];
-    let mut minimums = 0.0f32;
-    for (b, block) in row.chunks_exact(block_bytes).enumerate() {
-        let xq = &x.q[b * QK..(b + 1) * QK];
-        let mut weights = [0i32; QK];
-        let scale = match kind {
-            GgmlType::Q8_0 => {
-                for (w, &q) in weights.iter_mut().zip(&block[2..2 + QK]) {
-                    *w = i32::from(q as i8);
-                }
-                half(block, 0)
-            }
-            GgmlType::Q4_0 | GgmlType::Q4_1 => {
-                let nibbles = if kind == GgmlType::Q4_1 {
-                    &block[4..20]
-                } else {
-                    &block[2..18]
-                };
-                let offset = if kind == GgmlType::Q4_0 { 8 } else { 0 };
-                for (j, &byte) in nibbles.iter().enumerate() {
-                    weights[j] = i32::from(byte & 0x0f) - offset;
-                    weights[j + QK / 2] = i32::from(byte >> 4) - offset;
-                }
-                if kind == GgmlType::Q4_1 {
-                    minimums += half(block, 2) * x.s[b];
-                }
-                half(block, 0)
-            }
-            _ => unreachable!("checked in QuantMatrix::new"),
-        };
-        let scale = scale * x.d[b];
-        for (lane, acc) in acc.iter_mut().enumerate() {
-            let sum: i32 = (4 * lane..4 * lane + 4)
-                .map(|j| weights[j] * i32::from(xq[j]))
-                .sum();
-            *acc = scale.mul_add(sum as f32, *acc);
+/// Writes the group's results, dropping padding rows.
+#[inline(always)]
+fn write_group(out: &mut [f32], g: usize, values: [f32; GROUP]) {
+    for (r, value) in values.into_iter().enumerate() {
+        if let Some(y) = out.get_mut(g * GROUP + r) {
+            *y = value;
         }
     }
-    let total = lane_sum(acc);
-    if kind == GgmlType::Q4_1 {
-        total + minimums
-    } else {
-        total
-    }
 }
 
-/// `out[r] = row r · x` for rows of `row_bytes` bytes, with the fastest kernel the CPU has.
-pub(crate) fn matvec(kind: GgmlType, data: &[u8], row_bytes: usize, x: &Q8Row, out: &mut [f32]) {
+/// `out[r] = row r · x`, with the fastest kernel the CPU has.
+pub(crate) fn matvec(m: &Packed, x: &Q8Row, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+    if std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c")
+    {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { avx2::matvec(kind, data, row_bytes, x, out) };
+        unsafe { avx2::matvec(m, x, out) };
         return;
     }
-    matvec_portable(kind, data, row_bytes, x, out);
+    matvec_portable(m, x, out);
 }
 
-/// [`matvec`] without SIMD.
-pub(crate) fn matvec_portable(
-    kind: GgmlType,
-    data: &[u8],
-    row_bytes: usize,
-    x: &Q8Row,
-    out: &mut [f32],
-) {
-    for (row, y) in data.chunks_exact(row_bytes).zip(out.iter_mut()) {
-        *y = dot_portable(kind, row, x);
+/// [`matvec`] without SIMD: the same operations one value at a time.
+pub(crate) fn matvec_portable(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+    let qb = quant_bytes(m.kind);
+    for g in 0..m.groups() {
+        let mut acc = [[0.0f32; 8]; GROUP];
+        let mut minimums = [0.0f32; GROUP];
+        for b in 0..x.blocks() {
+            let xq = &x.q[b * QK..(b + 1) * QK];
+            let quants = m.group_quants(g, b);
+            let scales = m.group_scales(g, b);
+            for r in 0..GROUP {
+                let bytes = &quants[r * qb..(r + 1) * qb];
+                let mut weights = [0i32; QK];
+                match m.kind {
+                    GgmlType::Q8_0 => {
+                        for (w, &q) in weights.iter_mut().zip(bytes) {
+                            *w = i32::from(q as i8);
+                        }
+                    }
+                    _ => {
+                        let offset = if m.kind == GgmlType::Q4_0 { 8 } else { 0 };
+                        for (j, &byte) in bytes.iter().enumerate() {
+                            weights[j] = i32::from(byte & 0x0f) - offset;
+                            weights[j + QK / 2] = i32::from(byte >> 4) - offset;
+                        }
+                    }
+                }
+                let scale = f16::from_bits(scales[r]).to_f32() * x.d[b];
+                if m.kind == GgmlType::Q4_1 {
+                    minimums[r] += f16::from_bits(scales[GROUP + r]).to_f32() * x.s[b];
+                }
+                for (lane, acc) in acc[r].iter_mut().enumerate() {
+                    let sum: i32 = (4 * lane..4 * lane + 4)
+                        .map(|j| weights[j] * i32::from(xq[j]))
+                        .sum();
+                    *acc = scale.mul_add(sum as f32, *acc);
+                }
+            }
+        }
+        write_group(
+            out,
+            g,
+            std::array::from_fn(|r| lane_sum(acc[r]) + minimums[r]),
+        );
     }
 }
 
@@ -164,39 +257,112 @@ mod avx2 {
     //! The same arithmetic with 256-bit integer multiply-adds.
     use std::arch::x86_64::*;
 
-    use super::{GgmlType, Q8Row, QK, half, lane_sum};
+    use super::{GROUP, GgmlType, Packed, Q8Row, QK, lane_sum, write_group};
 
-    /// See [`super::matvec`]. Only callable where AVX2 and FMA are enabled (the caller checks
-    /// at run time and calls it in an `unsafe` block).
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn matvec(
-        kind: GgmlType,
-        data: &[u8],
-        row_bytes: usize,
-        x: &Q8Row,
-        out: &mut [f32],
-    ) {
-        for (row, y) in data.chunks_exact(row_bytes).zip(out.iter_mut()) {
-            *y = match kind {
-                GgmlType::Q4_1 => dot_q4(row, x, true),
-                GgmlType::Q4_0 => dot_q4(row, x, false),
-                GgmlType::Q8_0 => dot_q8(row, x),
-                _ => unreachable!("checked in QuantMatrix::new"),
-            };
+    /// How far ahead of the kernel weights are prefetched (bytes).
+    const PREFETCH: usize = 1024;
+
+    /// Weight kinds as const parameters (one compiled loop per kind).
+    const Q4_1: u8 = 0;
+    const Q4_0: u8 = 1;
+    const Q8_0: u8 = 2;
+
+    /// See [`super::matvec`]. Only callable where AVX2, FMA and F16C are enabled (the caller
+    /// checks at run time and calls it in an `unsafe` block).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) fn matvec(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+        match m.kind {
+            GgmlType::Q4_1 => run::<Q4_1>(m, x, out),
+            GgmlType::Q4_0 => run::<Q4_0>(m, x, out),
+            GgmlType::Q8_0 => run::<Q8_0>(m, x, out),
+            _ => unreachable!("checked in QuantMatrix::new"),
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn run<const KIND: u8>(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+        let blocks = x.blocks();
+        let qb = if KIND == Q8_0 { QK } else { QK / 2 };
+        let sc = if KIND == Q4_1 { 2 } else { 1 };
+        // Every pointer below stays inside these checked lengths.
+        assert!(m.quants.len() >= m.groups() * blocks * GROUP * qb);
+        assert!(m.scales.len() >= m.groups() * blocks * GROUP * sc);
+        assert!(x.q.len() >= blocks * QK && x.d.len() >= blocks && x.s.len() >= blocks);
+        let mut quants = m.quants.as_ptr();
+        let mut scales = m.scales.as_ptr();
+        let low_mask = _mm256_set1_epi8(0x0f);
+        let eight = _mm256_set1_epi8(8);
+        for g in 0..m.groups() {
+            let mut acc = [_mm256_setzero_ps(); GROUP];
+            let mut minimums = _mm_setzero_ps();
+            let mut activations = x.q.as_ptr();
+            for b in 0..blocks {
+                // SAFETY: (group g, block b) lies inside the lengths asserted above; the
+                // pointers advance by exactly one (group, block) per iteration.
+                unsafe {
+                    // Weights stream from memory once per token: ask for them ahead of use
+                    // (a prefetch of an address past the end is harmless: it never faults).
+                    _mm_prefetch::<_MM_HINT_T0>(quants.wrapping_add(PREFETCH).cast());
+                    let xs = _mm256_loadu_si256(activations.cast());
+                    activations = activations.add(QK);
+                    // d · d_x for the four rows (lane-wise products: the scalar kernel's values).
+                    let d = _mm_cvtph_ps(_mm_loadl_epi64(scales.cast()));
+                    let row_scales = _mm_mul_ps(d, _mm_set1_ps(*x.d.get_unchecked(b)));
+                    if KIND == Q4_1 {
+                        let minimum = _mm_cvtph_ps(_mm_loadl_epi64(scales.add(GROUP).cast()));
+                        let term = _mm_mul_ps(minimum, _mm_set1_ps(*x.s.get_unchecked(b)));
+                        minimums = _mm_add_ps(minimums, term);
+                    }
+                    let mut per_row = [0.0f32; GROUP];
+                    _mm_storeu_ps(per_row.as_mut_ptr(), row_scales);
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let bytes = quants.add(r * qb);
+                        let (unsigned, signed) = if KIND == Q8_0 {
+                            let w = _mm256_loadu_si256(bytes.cast());
+                            (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
+                        } else {
+                            let packed = _mm_loadu_si128(bytes.cast());
+                            // Values 0..16 (low nibbles) in the low 128 bits, 16..32 above.
+                            let w = _mm256_and_si256(
+                                _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
+                                low_mask,
+                            );
+                            if KIND == Q4_1 {
+                                (w, xs)
+                            } else {
+                                // Signed weights: |w| times x carrying w's sign.
+                                let w = _mm256_sub_epi8(w, eight);
+                                (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
+                            }
+                        };
+                        let scale = _mm256_set1_ps(per_row[r]);
+                        *acc = _mm256_fmadd_ps(scale, lane_sums(unsigned, signed), *acc);
+                    }
+                    quants = quants.add(GROUP * qb);
+                    scales = scales.add(GROUP * sc);
+                }
+            }
+            let mut mins = [0.0f32; GROUP];
+            store4(&mut mins, minimums);
+            write_group(
+                out,
+                g,
+                std::array::from_fn(|r| lane_sum(lanes(acc[r])) + mins[r]),
+            );
         }
     }
 
     /// Eight i32 sums of 4 consecutive products `u[k] · s[k]` (`u` unsigned, `s` signed), as
     /// f32. The i16 pair sums cannot saturate for our inputs: |u| ≤ 15 (Q4) or ≤ 128 (Q8
     /// magnitudes) and |s| ≤ 127, so a pair is at most 2 · 128 · 127 < 32768.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     fn lane_sums(unsigned: __m256i, signed: __m256i) -> __m256 {
         let pairs = _mm256_maddubs_epi16(unsigned, signed);
         _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     fn lanes(acc: __m256) -> [f32; 8] {
         let mut lanes = [0.0f32; 8];
@@ -205,69 +371,11 @@ mod avx2 {
         lanes
     }
 
-    /// 32 bytes starting at `bytes[at]` (panics if out of bounds).
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    fn load32(bytes: &[u8], at: usize) -> __m256i {
-        let chunk = &bytes[at..at + 32];
-        // SAFETY: `chunk` holds 32 readable bytes; the load is unaligned.
-        unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) }
-    }
-
-    /// Q4_1 (`minimum`) or Q4_0 row · x.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn dot_q4(row: &[u8], x: &Q8Row, minimum: bool) -> f32 {
-        let (head, block_bytes) = if minimum { (4, 20) } else { (2, 18) };
-        let low_mask = _mm256_set1_epi8(0x0f);
-        let xq: &[u8] = bytemuck_i8(&x.q);
-        let mut acc = _mm256_setzero_ps();
-        let mut minimums = 0.0f32;
-        for (b, block) in row.chunks_exact(block_bytes).enumerate() {
-            let nibbles = &block[head..head + 16];
-            // SAFETY: `nibbles` holds 16 readable bytes; the load is unaligned.
-            let packed = unsafe { _mm_loadu_si128(nibbles.as_ptr().cast()) };
-            // Values 0..16 (low nibbles) in the low 128 bits, 16..32 (high nibbles) above.
-            let both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-            let mut weights = _mm256_and_si256(both, low_mask);
-            let mut xs = load32(xq, b * QK);
-            if !minimum {
-                // Signed weights: multiply |w| by x carrying w's sign.
-                weights = _mm256_sub_epi8(weights, _mm256_set1_epi8(8));
-                xs = _mm256_sign_epi8(xs, weights);
-                weights = _mm256_sign_epi8(weights, weights);
-            }
-            let scale = _mm256_set1_ps(half(block, 0) * x.d[b]);
-            acc = _mm256_fmadd_ps(scale, lane_sums(weights, xs), acc);
-            if minimum {
-                minimums += half(block, 2) * x.s[b];
-            }
-        }
-        let total = lane_sum(lanes(acc));
-        if minimum { total + minimums } else { total }
-    }
-
-    /// Q8_0 row · x.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn dot_q8(row: &[u8], x: &Q8Row) -> f32 {
-        let xq: &[u8] = bytemuck_i8(&x.q);
-        let mut acc = _mm256_setzero_ps();
-        for (b, block) in row.chunks_exact(2 + QK).enumerate() {
-            let weights = load32(block, 2);
-            let xs = load32(xq, b * QK);
-            let magnitudes = _mm256_sign_epi8(weights, weights);
-            let signed = _mm256_sign_epi8(xs, weights);
-            let scale = _mm256_set1_ps(half(block, 0) * x.d[b]);
-            acc = _mm256_fmadd_ps(scale, lane_sums(magnitudes, signed), acc);
-        }
-        lane_sum(lanes(acc))
-    }
-
-    /// The bytes of an i8 slice.
-    fn bytemuck_i8(values: &[i8]) -> &[u8] {
-        // SAFETY: i8 and u8 have the same size and alignment, every bit pattern is valid.
-        unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
+    fn store4(into: &mut [f32; GROUP], values: __m128) {
+        // SAFETY: `into` has room for the 4 stored values.
+        unsafe { _mm_storeu_ps(into.as_mut_ptr(), values) };
     }
 }
 
