@@ -263,93 +263,131 @@ mod avx2 {
     const PREFETCH: usize = 1024;
 
     /// Weight kinds as const parameters (one compiled loop per kind).
-    const Q4_1: u8 = 0;
-    const Q4_0: u8 = 1;
-    const Q8_0: u8 = 2;
+    pub(super) const Q4_1: u8 = 0;
+    pub(super) const Q4_0: u8 = 1;
+    pub(super) const Q8_0: u8 = 2;
 
     /// See [`super::matvec`]. Only callable where AVX2, FMA and F16C are enabled (the caller
-    /// checks at run time and calls it in an `unsafe` block).
+    /// checks at run time and calls it in an `unsafe` block). Uses AVX-512 VNNI's one-instruction
+    /// i8 dot product where the CPU has it (same integers, so the same bits).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) fn matvec(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+        if std::is_x86_feature_detected!("avx512vnni") && std::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            unsafe {
+                match m.kind {
+                    GgmlType::Q4_1 => run_vnni::<Q4_1>(m, x, out),
+                    GgmlType::Q4_0 => run_vnni::<Q4_0>(m, x, out),
+                    GgmlType::Q8_0 => run_vnni::<Q8_0>(m, x, out),
+                    _ => unreachable!("checked in QuantMatrix::new"),
+                }
+            }
+            return;
+        }
         match m.kind {
-            GgmlType::Q4_1 => run::<Q4_1>(m, x, out),
-            GgmlType::Q4_0 => run::<Q4_0>(m, x, out),
-            GgmlType::Q8_0 => run::<Q8_0>(m, x, out),
+            GgmlType::Q4_1 => run_avx2::<Q4_1>(m, x, out),
+            GgmlType::Q4_0 => run_avx2::<Q4_0>(m, x, out),
+            GgmlType::Q8_0 => run_avx2::<Q8_0>(m, x, out),
             _ => unreachable!("checked in QuantMatrix::new"),
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn run<const KIND: u8>(m: &Packed, x: &Q8Row, out: &mut [f32]) {
-        let blocks = x.blocks();
-        let qb = if KIND == Q8_0 { QK } else { QK / 2 };
-        let sc = if KIND == Q4_1 { 2 } else { 1 };
-        // Every pointer below stays inside these checked lengths.
-        assert!(m.quants.len() >= m.groups() * blocks * GROUP * qb);
-        assert!(m.scales.len() >= m.groups() * blocks * GROUP * sc);
-        assert!(x.q.len() >= blocks * QK && x.d.len() >= blocks && x.s.len() >= blocks);
-        let mut quants = m.quants.as_ptr();
-        let mut scales = m.scales.as_ptr();
-        let low_mask = _mm256_set1_epi8(0x0f);
-        let eight = _mm256_set1_epi8(8);
-        for g in 0..m.groups() {
-            let mut acc = [_mm256_setzero_ps(); GROUP];
-            let mut minimums = _mm_setzero_ps();
-            let mut activations = x.q.as_ptr();
-            for b in 0..blocks {
-                // SAFETY: (group g, block b) lies inside the lengths asserted above; the
-                // pointers advance by exactly one (group, block) per iteration.
-                unsafe {
-                    // Weights stream from memory once per token: ask for them ahead of use
-                    // (a prefetch of an address past the end is harmless: it never faults).
-                    _mm_prefetch::<_MM_HINT_T0>(quants.wrapping_add(PREFETCH).cast());
-                    let xs = _mm256_loadu_si256(activations.cast());
-                    activations = activations.add(QK);
-                    // d · d_x for the four rows (lane-wise products: the scalar kernel's values).
-                    let d = _mm_cvtph_ps(_mm_loadl_epi64(scales.cast()));
-                    let row_scales = _mm_mul_ps(d, _mm_set1_ps(*x.d.get_unchecked(b)));
-                    if KIND == Q4_1 {
-                        let minimum = _mm_cvtph_ps(_mm_loadl_epi64(scales.add(GROUP).cast()));
-                        let term = _mm_mul_ps(minimum, _mm_set1_ps(*x.s.get_unchecked(b)));
-                        minimums = _mm_add_ps(minimums, term);
-                    }
-                    let mut per_row = [0.0f32; GROUP];
-                    _mm_storeu_ps(per_row.as_mut_ptr(), row_scales);
-                    for (r, acc) in acc.iter_mut().enumerate() {
-                        let bytes = quants.add(r * qb);
-                        let (unsigned, signed) = if KIND == Q8_0 {
-                            let w = _mm256_loadu_si256(bytes.cast());
-                            (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
-                        } else {
-                            let packed = _mm_loadu_si128(bytes.cast());
-                            // Values 0..16 (low nibbles) in the low 128 bits, 16..32 above.
-                            let w = _mm256_and_si256(
-                                _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
-                                low_mask,
-                            );
+    /// The kernel loop, compiled once per instruction set (`$lane_sums` computes the i32 lanes).
+    macro_rules! kernel {
+        ($name:ident, $features:literal, $lane_sums:ident) => {
+            #[target_feature(enable = $features)]
+            pub(super) fn $name<const KIND: u8>(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+                let blocks = x.blocks();
+                let qb = if KIND == Q8_0 { QK } else { QK / 2 };
+                let sc = if KIND == Q4_1 { 2 } else { 1 };
+                // Every pointer below stays inside these checked lengths.
+                assert!(m.quants.len() >= m.groups() * blocks * GROUP * qb);
+                assert!(m.scales.len() >= m.groups() * blocks * GROUP * sc);
+                assert!(x.q.len() >= blocks * QK && x.d.len() >= blocks && x.s.len() >= blocks);
+                let mut quants = m.quants.as_ptr();
+                let mut scales = m.scales.as_ptr();
+                let low_mask = _mm256_set1_epi8(0x0f);
+                let eight = _mm256_set1_epi8(8);
+                for g in 0..m.groups() {
+                    let mut acc = [_mm256_setzero_ps(); GROUP];
+                    let mut minimums = _mm_setzero_ps();
+                    let mut activations = x.q.as_ptr();
+                    for b in 0..blocks {
+                        // SAFETY: (group g, block b) lies inside the lengths asserted above; the
+                        // pointers advance by exactly one (group, block) per iteration.
+                        unsafe {
+                            // Weights stream from memory once per token: ask for them ahead of use
+                            // (a prefetch of an address past the end is harmless: it never faults).
+                            _mm_prefetch::<_MM_HINT_T0>(quants.wrapping_add(PREFETCH).cast());
+                            let xs = _mm256_loadu_si256(activations.cast());
+                            activations = activations.add(QK);
+                            // d · d_x for the four rows (lane-wise products: the scalar kernel's values).
+                            let d = _mm_cvtph_ps(_mm_loadl_epi64(scales.cast()));
+                            let row_scales = _mm_mul_ps(d, _mm_set1_ps(*x.d.get_unchecked(b)));
                             if KIND == Q4_1 {
-                                (w, xs)
-                            } else {
-                                // Signed weights: |w| times x carrying w's sign.
-                                let w = _mm256_sub_epi8(w, eight);
-                                (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
+                                let minimum =
+                                    _mm_cvtph_ps(_mm_loadl_epi64(scales.add(GROUP).cast()));
+                                let term = _mm_mul_ps(minimum, _mm_set1_ps(*x.s.get_unchecked(b)));
+                                minimums = _mm_add_ps(minimums, term);
                             }
-                        };
-                        let scale = _mm256_set1_ps(per_row[r]);
-                        *acc = _mm256_fmadd_ps(scale, lane_sums(unsigned, signed), *acc);
+                            let mut per_row = [0.0f32; GROUP];
+                            _mm_storeu_ps(per_row.as_mut_ptr(), row_scales);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                let bytes = quants.add(r * qb);
+                                let (unsigned, signed) = if KIND == Q8_0 {
+                                    let w = _mm256_loadu_si256(bytes.cast());
+                                    (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
+                                } else {
+                                    let packed = _mm_loadu_si128(bytes.cast());
+                                    // Values 0..16 (low nibbles) in the low 128 bits, 16..32 above.
+                                    let w = _mm256_and_si256(
+                                        _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
+                                        low_mask,
+                                    );
+                                    if KIND == Q4_1 {
+                                        (w, xs)
+                                    } else {
+                                        // Signed weights: |w| times x carrying w's sign.
+                                        let w = _mm256_sub_epi8(w, eight);
+                                        (_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w))
+                                    }
+                                };
+                                let scale = _mm256_set1_ps(per_row[r]);
+                                *acc = _mm256_fmadd_ps(scale, $lane_sums(unsigned, signed), *acc);
+                            }
+                            quants = quants.add(GROUP * qb);
+                            scales = scales.add(GROUP * sc);
+                        }
                     }
-                    quants = quants.add(GROUP * qb);
-                    scales = scales.add(GROUP * sc);
+                    let mut mins = [0.0f32; GROUP];
+                    store4(&mut mins, minimums);
+                    write_group(
+                        out,
+                        g,
+                        std::array::from_fn(|r| lane_sum(lanes(acc[r])) + mins[r]),
+                    );
                 }
             }
-            let mut mins = [0.0f32; GROUP];
-            store4(&mut mins, minimums);
-            write_group(
-                out,
-                g,
-                std::array::from_fn(|r| lane_sum(lanes(acc[r])) + mins[r]),
-            );
-        }
+        };
+    }
+
+    kernel!(run_avx2, "avx2,fma,f16c", lane_sums);
+    kernel!(
+        run_vnni,
+        "avx2,fma,f16c,avx512vnni,avx512vl",
+        lane_sums_vnni
+    );
+
+    /// [`lane_sums`] with one VNNI instruction (exact i32 sums of 4 products, no i16 step).
+    #[target_feature(enable = "avx2,fma,f16c,avx512vnni,avx512vl")]
+    #[inline]
+    fn lane_sums_vnni(unsigned: __m256i, signed: __m256i) -> __m256 {
+        _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(
+            _mm256_setzero_si256(),
+            unsigned,
+            signed,
+        ))
     }
 
     /// Eight i32 sums of 4 consecutive products `u[k] · s[k]` (`u` unsigned, `s` signed), as
@@ -407,5 +445,84 @@ mod tests {
             row.q[0],
             (-0.10f32 * (127.0 / 0.21)).round_ties_even() as i8
         );
+    }
+
+    /// Every instruction set this CPU has gives the portable kernel's bits.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_simd_variant_gives_the_portable_bits() {
+        if !(std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c"))
+        {
+            eprintln!("no AVX2/FMA/F16C: only the portable kernel runs here");
+            return;
+        }
+        let vnni = std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("avx512vl");
+        let (rows, cols) = (10, 128); // 10 rows: two full groups and a padded one
+        let mut state = 12345u64;
+        let mut byte = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (state >> 33) as u8
+        };
+        let x: Vec<f32> = (0..cols)
+            .map(|i| (f32::from(byte()) - 128.0) * 0.01 * (1.0 + i as f32 / 50.0))
+            .collect();
+        let xq = Q8Row::quantize(&x);
+        for (kind, tag) in [
+            (GgmlType::Q4_1, avx2::Q4_1),
+            (GgmlType::Q4_0, avx2::Q4_0),
+            (GgmlType::Q8_0, avx2::Q8_0),
+        ] {
+            let (_, block_bytes) = kind.block();
+            let mut data: Vec<u8> = (0..rows * cols / QK * block_bytes)
+                .map(|_| byte())
+                .collect();
+            for block in data.chunks_exact_mut(block_bytes) {
+                // Finite scales/minimums around 0.01.
+                block[0] = 0x1f;
+                block[1] = 0x20 | (block[1] & 0x03);
+                if kind == GgmlType::Q4_1 {
+                    block[2] = 0x1f;
+                    block[3] = 0xa0 | (block[3] & 0x03);
+                }
+            }
+            let packed = Packed::pack(kind, rows, cols, &data);
+            for row in 0..rows {
+                let start = row * cols / QK * block_bytes;
+                assert_eq!(
+                    packed.gguf_row(row),
+                    &data[start..start + cols / QK * block_bytes]
+                );
+            }
+            let mut portable = vec![0.0f32; rows];
+            matvec_portable(&packed, &xq, &mut portable);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let mut plain = vec![0.0f32; rows];
+            let run = match tag {
+                avx2::Q4_1 => avx2::run_avx2::<{ avx2::Q4_1 }>,
+                avx2::Q4_0 => avx2::run_avx2::<{ avx2::Q4_0 }>,
+                _ => avx2::run_avx2::<{ avx2::Q8_0 }>,
+            };
+            // SAFETY: AVX2, FMA and F16C checked above.
+            unsafe { run(&packed, &xq, &mut plain) };
+            assert_eq!(bits(&plain), bits(&portable), "{kind:?}: AVX2 vs portable");
+            if vnni {
+                let mut fast = vec![0.0f32; rows];
+                let run = match tag {
+                    avx2::Q4_1 => avx2::run_vnni::<{ avx2::Q4_1 }>,
+                    avx2::Q4_0 => avx2::run_vnni::<{ avx2::Q4_0 }>,
+                    _ => avx2::run_vnni::<{ avx2::Q8_0 }>,
+                };
+                // SAFETY: AVX-512 VNNI/VL checked above.
+                unsafe { run(&packed, &xq, &mut fast) };
+                assert_eq!(bits(&fast), bits(&portable), "{kind:?}: VNNI vs portable");
+            }
+            assert!(
+                portable.iter().all(|v| v.is_finite() && *v != 0.0),
+                "{kind:?}: {portable:?}"
+            );
+        }
     }
 }
