@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 pub use q8::Q8Row;
 
+/// Rows from which a product is worth splitting across threads (a task costs a few µs).
+pub const PARALLEL_ROWS: usize = 512;
+
 use crate::gguf::GgmlType;
 
 /// One weight matrix `[rows (out), cols (in)]` in ggml blocks (kept re-laid out for the kernel,
@@ -66,18 +69,32 @@ impl QuantMatrix {
         }
     }
 
-    /// `out[r] = Σ_c W[r, c] · x[c]` with `x` already in 8-bit blocks (see [`q8`]).
+    /// `out[r] = Σ_c W[r, c] · x[c]` with `x` already in 8-bit blocks (see [`q8`]). Matrices of
+    /// at least [`PARALLEL_ROWS`] rows are split by row groups across rayon's threads
+    /// (`RAYON_NUM_THREADS`; each row is still computed by one thread, so the bits do not change).
     pub fn matvec(&self, x: &Q8Row, out: &mut [f32]) {
         assert_eq!(x.q.len(), self.cols(), "matvec input width");
         assert_eq!(out.len(), self.rows(), "matvec output width");
-        q8::matvec(&self.packed, x, out);
+        let threads = rayon::current_num_threads();
+        if threads < 2 || self.rows() < PARALLEL_ROWS {
+            q8::matvec(&self.packed, x, 0, out);
+            return;
+        }
+        let groups_per_part = self.rows().div_ceil(q8::GROUP).div_ceil(threads);
+        let rows_per_part = groups_per_part * q8::GROUP;
+        rayon::scope(|scope| {
+            for (part, chunk) in out.chunks_mut(rows_per_part).enumerate() {
+                let packed = &self.packed;
+                scope.spawn(move |_| q8::matvec(packed, x, part * groups_per_part, chunk));
+            }
+        });
     }
 
     /// [`QuantMatrix::matvec`] without SIMD (same bits; for tests).
     pub fn matvec_portable(&self, x: &Q8Row, out: &mut [f32]) {
         assert_eq!(x.q.len(), self.cols(), "matvec input width");
         assert_eq!(out.len(), self.rows(), "matvec output width");
-        q8::matvec_portable(&self.packed, x, out);
+        q8::matvec_portable(&self.packed, x, 0, out);
     }
 }
 
@@ -228,6 +245,36 @@ mod tests {
             let mut reversed = vec![0.0f32; rows];
             matrix.reorder_rows(&order).matvec(&xq, &mut reversed);
             assert_eq!(reversed.iter().rev().copied().collect::<Vec<_>>(), out);
+        }
+    }
+
+    #[test]
+    fn threads_split_rows_without_changing_bits() {
+        // 602 rows: past PARALLEL_ROWS, not a multiple of the group or of the thread count.
+        let (rows, cols) = (602, 64);
+        let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let xq = Q8Row::quantize(&x);
+        let matrix = QuantMatrix::new(
+            GgmlType::Q4_1,
+            rows,
+            cols,
+            random_blocks(GgmlType::Q4_1, rows, cols),
+        )
+        .unwrap();
+        let mut single = vec![0.0f32; rows];
+        matrix.matvec_portable(&xq, &mut single);
+        for threads in [2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut split = vec![f32::NAN; rows];
+            pool.install(|| matrix.matvec(&xq, &mut split));
+            assert_eq!(
+                split.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                single.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{threads} threads"
+            );
         }
     }
 

@@ -181,7 +181,7 @@ fn lane_sum(acc: [f32; 8]) -> f32 {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
-/// Writes the group's results, dropping padding rows.
+/// Writes the results of the group `g`-th within `out`, dropping padding rows.
 #[inline(always)]
 fn write_group(out: &mut [f32], g: usize, values: [f32; GROUP]) {
     for (r, value) in values.into_iter().enumerate() {
@@ -191,24 +191,31 @@ fn write_group(out: &mut [f32], g: usize, values: [f32; GROUP]) {
     }
 }
 
-/// `out[r] = row r · x`, with the fastest kernel the CPU has.
-pub(crate) fn matvec(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+/// The row groups `out` covers when it holds rows `first_group · GROUP ..` (clamped to the matrix).
+fn group_range(m: &Packed, first_group: usize, out: &[f32]) -> std::ops::Range<usize> {
+    let end = (first_group + out.len().div_ceil(GROUP)).min(m.groups());
+    first_group.min(end)..end
+}
+
+/// `out[i] = row (first_group · GROUP + i) · x` for the rows `out` covers, with the fastest
+/// kernel the CPU has (`first_group` 0 and `out` of `m.rows` values: the whole product).
+pub(crate) fn matvec(m: &Packed, x: &Q8Row, first_group: usize, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
         && std::is_x86_feature_detected!("f16c")
     {
         // SAFETY: the CPU supports the features the function is compiled for.
-        unsafe { avx2::matvec(m, x, out) };
+        unsafe { avx2::matvec(m, x, first_group, out) };
         return;
     }
-    matvec_portable(m, x, out);
+    matvec_portable(m, x, first_group, out);
 }
 
 /// [`matvec`] without SIMD: the same operations one value at a time.
-pub(crate) fn matvec_portable(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+pub(crate) fn matvec_portable(m: &Packed, x: &Q8Row, first_group: usize, out: &mut [f32]) {
     let qb = quant_bytes(m.kind);
-    for g in 0..m.groups() {
+    for g in group_range(m, first_group, out) {
         let mut acc = [[0.0f32; 8]; GROUP];
         let mut minimums = [0.0f32; GROUP];
         for b in 0..x.blocks() {
@@ -246,7 +253,7 @@ pub(crate) fn matvec_portable(m: &Packed, x: &Q8Row, out: &mut [f32]) {
         }
         write_group(
             out,
-            g,
+            g - first_group,
             std::array::from_fn(|r| lane_sum(acc[r]) + minimums[r]),
         );
     }
@@ -271,24 +278,24 @@ mod avx2 {
     /// checks at run time and calls it in an `unsafe` block). Uses AVX-512 VNNI's one-instruction
     /// i8 dot product where the CPU has it (same integers, so the same bits).
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) fn matvec(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+    pub(super) fn matvec(m: &Packed, x: &Q8Row, first_group: usize, out: &mut [f32]) {
         if std::is_x86_feature_detected!("avx512vnni") && std::is_x86_feature_detected!("avx512vl")
         {
             // SAFETY: the CPU supports the features the function is compiled for.
             unsafe {
                 match m.kind {
-                    GgmlType::Q4_1 => run_vnni::<Q4_1>(m, x, out),
-                    GgmlType::Q4_0 => run_vnni::<Q4_0>(m, x, out),
-                    GgmlType::Q8_0 => run_vnni::<Q8_0>(m, x, out),
+                    GgmlType::Q4_1 => run_vnni::<Q4_1>(m, x, first_group, out),
+                    GgmlType::Q4_0 => run_vnni::<Q4_0>(m, x, first_group, out),
+                    GgmlType::Q8_0 => run_vnni::<Q8_0>(m, x, first_group, out),
                     _ => unreachable!("checked in QuantMatrix::new"),
                 }
             }
             return;
         }
         match m.kind {
-            GgmlType::Q4_1 => run_avx2::<Q4_1>(m, x, out),
-            GgmlType::Q4_0 => run_avx2::<Q4_0>(m, x, out),
-            GgmlType::Q8_0 => run_avx2::<Q8_0>(m, x, out),
+            GgmlType::Q4_1 => run_avx2::<Q4_1>(m, x, first_group, out),
+            GgmlType::Q4_0 => run_avx2::<Q4_0>(m, x, first_group, out),
+            GgmlType::Q8_0 => run_avx2::<Q8_0>(m, x, first_group, out),
             _ => unreachable!("checked in QuantMatrix::new"),
         }
     }
@@ -297,7 +304,12 @@ mod avx2 {
     macro_rules! kernel {
         ($name:ident, $features:literal, $lane_sums:ident) => {
             #[target_feature(enable = $features)]
-            pub(super) fn $name<const KIND: u8>(m: &Packed, x: &Q8Row, out: &mut [f32]) {
+            pub(super) fn $name<const KIND: u8>(
+                m: &Packed,
+                x: &Q8Row,
+                first_group: usize,
+                out: &mut [f32],
+            ) {
                 let blocks = x.blocks();
                 let qb = if KIND == Q8_0 { QK } else { QK / 2 };
                 let sc = if KIND == Q4_1 { 2 } else { 1 };
@@ -305,11 +317,15 @@ mod avx2 {
                 assert!(m.quants.len() >= m.groups() * blocks * GROUP * qb);
                 assert!(m.scales.len() >= m.groups() * blocks * GROUP * sc);
                 assert!(x.q.len() >= blocks * QK && x.d.len() >= blocks && x.s.len() >= blocks);
-                let mut quants = m.quants.as_ptr();
-                let mut scales = m.scales.as_ptr();
+                let groups = super::group_range(m, first_group, out);
+                // SAFETY: `groups.start` ≤ m.groups(), so the offsets stay inside the asserted lengths.
+                let mut quants =
+                    unsafe { m.quants.as_ptr().add(groups.start * blocks * GROUP * qb) };
+                let mut scales =
+                    unsafe { m.scales.as_ptr().add(groups.start * blocks * GROUP * sc) };
                 let low_mask = _mm256_set1_epi8(0x0f);
                 let eight = _mm256_set1_epi8(8);
-                for g in 0..m.groups() {
+                for g in groups.clone() {
                     let mut acc = [_mm256_setzero_ps(); GROUP];
                     let mut minimums = _mm_setzero_ps();
                     let mut activations = x.q.as_ptr();
@@ -364,7 +380,7 @@ mod avx2 {
                     store4(&mut mins, minimums);
                     write_group(
                         out,
-                        g,
+                        g - groups.start,
                         std::array::from_fn(|r| lane_sum(lanes(acc[r])) + mins[r]),
                     );
                 }
@@ -497,7 +513,7 @@ mod tests {
                 );
             }
             let mut portable = vec![0.0f32; rows];
-            matvec_portable(&packed, &xq, &mut portable);
+            matvec_portable(&packed, &xq, 0, &mut portable);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             let mut plain = vec![0.0f32; rows];
             let run = match tag {
@@ -506,7 +522,7 @@ mod tests {
                 _ => avx2::run_avx2::<{ avx2::Q8_0 }>,
             };
             // SAFETY: AVX2, FMA and F16C checked above.
-            unsafe { run(&packed, &xq, &mut plain) };
+            unsafe { run(&packed, &xq, 0, &mut plain) };
             assert_eq!(bits(&plain), bits(&portable), "{kind:?}: AVX2 vs portable");
             if vnni {
                 let mut fast = vec![0.0f32; rows];
@@ -516,7 +532,7 @@ mod tests {
                     _ => avx2::run_vnni::<{ avx2::Q8_0 }>,
                 };
                 // SAFETY: AVX-512 VNNI/VL checked above.
-                unsafe { run(&packed, &xq, &mut fast) };
+                unsafe { run(&packed, &xq, 0, &mut fast) };
                 assert_eq!(bits(&fast), bits(&portable), "{kind:?}: VNNI vs portable");
             }
             assert!(
