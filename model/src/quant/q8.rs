@@ -214,6 +214,7 @@ pub(crate) fn matvec(m: &Packed, x: &Q8Row, first_group: usize, out: &mut [f32])
 
 /// [`matvec`] without SIMD: the same operations one value at a time.
 pub(crate) fn matvec_portable(m: &Packed, x: &Q8Row, first_group: usize, out: &mut [f32]) {
+    assert_eq!(x.q.len(), m.cols, "activation width");
     let qb = quant_bytes(m.kind);
     for g in group_range(m, first_group, out) {
         let mut acc = [[0.0f32; 8]; GROUP];
@@ -314,6 +315,7 @@ mod avx2 {
                 let qb = if KIND == Q8_0 { QK } else { QK / 2 };
                 let sc = if KIND == Q4_1 { 2 } else { 1 };
                 // Every pointer below stays inside these checked lengths.
+                assert_eq!(blocks * QK, m.cols, "activation width");
                 assert!(m.quants.len() >= m.groups() * blocks * GROUP * qb);
                 assert!(m.scales.len() >= m.groups() * blocks * GROUP * sc);
                 assert!(x.q.len() >= blocks * QK && x.d.len() >= blocks && x.s.len() >= blocks);
