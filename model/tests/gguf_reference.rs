@@ -116,7 +116,7 @@ fn compare(engine: &Engine, fixture: &Value, label: &str) -> Agreement {
         );
 
         // Teacher forcing over prompt + fixed continuation.
-        let logits = all_logits(&engine, &text_ids);
+        let logits = all_logits(engine, &text_ids);
         for step in prompt["teacher"].as_array().unwrap() {
             let pos = step["pos"].as_u64().unwrap() as usize;
             let reference = ids(&step["top_ids"]);
@@ -159,7 +159,7 @@ fn compare(engine: &Engine, fixture: &Value, label: &str) -> Agreement {
         let greedy = ids(&prompt["greedy"]);
         let mut forced = prompt_ids.clone();
         forced.extend(&greedy);
-        let logits = all_logits(&engine, &forced);
+        let logits = all_logits(engine, &forced);
         let agree = greedy
             .iter()
             .enumerate()
