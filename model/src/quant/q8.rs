@@ -21,6 +21,9 @@ use half::f16;
 use crate::gguf::GgmlType;
 use crate::gguf::dequant::QK;
 
+/// 1.5 · 2^23: `(y + ROUNDER) - ROUNDER` is `y` rounded half to even for |y| < 2^22.
+const ROUNDER: f32 = 12_582_912.0;
+
 /// An activation row in 8-bit blocks.
 #[derive(Debug, Clone, Default)]
 pub struct Q8Row {
@@ -57,8 +60,10 @@ impl Q8Row {
             let inverse = if amax != 0.0 { 127.0 / amax } else { 0.0 };
             let mut sum = 0i32;
             for (q, v) in self.q[b * QK..(b + 1) * QK].iter_mut().zip(values) {
-                // |v · inverse| ≤ 127 (up to rounding of `inverse`, which cannot pass 127.5).
-                let rounded = (v * inverse).round_ties_even() as i32;
+                // |v · inverse| ≤ 127 (up to rounding of `inverse`, which cannot pass 127.5), and
+                // adding then subtracting 1.5 · 2^23 rounds such a value to the nearest integer,
+                // ties to even, in plain f32 arithmetic (vectorisable, no libm `rintf` call).
+                let rounded = ((v * inverse + ROUNDER) - ROUNDER) as i32;
                 sum += rounded;
                 *q = rounded as i8;
             }
@@ -463,6 +468,14 @@ mod tests {
             row.q[0],
             (-0.10f32 * (127.0 / 0.21)).round_ties_even() as i8
         );
+        // The add-and-subtract rounding equals round-half-to-even over the whole i8 range,
+        // ties and their nearest neighbours included.
+        for step in -1020..=1020 {
+            let tie = step as f32 * 0.125;
+            for y in [tie.next_down(), tie, tie.next_up()] {
+                assert_eq!((y + ROUNDER) - ROUNDER, y.round_ties_even(), "{y}");
+            }
+        }
     }
 
     /// Every instruction set this CPU has gives the portable kernel's bits.
