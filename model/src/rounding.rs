@@ -1,12 +1,14 @@
 //! llama.cpp's activation rounding, reproduced on request to explain divergences from it.
 //!
-//! Our engine multiplies f32 activations by f32 (dequantized) weights. llama.cpp's CPU backend
+//! Prefill multiplies f32 activations by f32 (dequantized) weights. llama.cpp's CPU backend
 //! does not: before a matmul with quantized weights it quantizes the activation row too, to
 //! 8 bits in blocks of 32 (`Q8_0`/`Q8_1`: scale `d = max|x| / 127` stored as f16,
 //! `q = round(x · 127 / max|x|)`), and its KV cache and attention matmuls run in f16. With
-//! [`crate::Llama::set_llama_cpp_rounding`] on, the engine applies the same roundings, so the
-//! remaining differences are only summation order. It is a diagnostic mode (used by
-//! `tests/gguf_reference.rs`); it is slower and never on in the product.
+//! [`crate::Llama::set_llama_cpp_rounding`] on, the engine applies approximately the same
+//! roundings (not Q4_1's f16 block-sum term nor llama.cpp's exact operation order: the exact
+//! product arithmetic is [`crate::quant::q8`], used by the decode step). A diagnostic mode
+//! (the `generate` example's `ids:` mode), slower, never on in the product; docs/model.md
+//! "Agreement with llama.cpp" explains why emulating roundings does not remove the differences.
 
 use burn::tensor::{FloatDType, Tensor};
 

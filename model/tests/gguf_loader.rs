@@ -304,7 +304,9 @@ fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
             "type {kind}: logits differ by {difference}"
         );
         if kind == Q8_0 {
-            // Decode steps run from the Q8_0 blocks; they equal the dequantized f32 product.
+            // Decode steps run from the Q8_0 blocks with 8-bit activations (llama.cpp's
+            // arithmetic, `quant::q8`): close to the dequantized f32 product, not equal — the
+            // activation rounding is ≈ 0.4 % of each block's largest value.
             assert!(engine.model().has_quantized_decode());
             let quantized = decode_logits(&engine, &ids);
             let mut dense = Engine::load(&path, &LoadOptions::default()).unwrap();
@@ -312,7 +314,7 @@ fn a_gguf_file_loads_to_the_same_model_and_tokenizer() {
             assert!(!dense.model().has_quantized_decode());
             let difference = max_abs_diff(&quantized, &decode_logits(&dense, &ids));
             assert!(
-                difference < 1e-4,
+                difference < 0.02,
                 "quantized decode differs by {difference}"
             );
         }

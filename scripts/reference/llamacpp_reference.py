@@ -6,7 +6,11 @@ For each prompt in PROMPTS (code and prose) this records, with llama.cpp:
     tokens not parsed) and `text_ids` for prompt + fixed continuation;
   - `teacher`: with the fixed continuation fed back token by token (teacher forcing), the
     top-5 next-token ids and their logits at every position after the prompt's first token;
-  - `greedy`: GREEDY_TOKENS greedy tokens after the prompt (end tokens included, no stopping).
+  - `greedy`: GREEDY_TOKENS greedy tokens after the prompt (end tokens included, no stopping);
+  - `variants`: the same greedy continuation from llama.cpp itself under settings that change
+    only its arithmetic, not the model (VARIANTS: flash attention, an f32 KV cache, the prompt
+    evaluated one token at a time). Where these disagree with `greedy`, the continuation sits
+    on a near-tie that llama.cpp's own rounding decides.
 
 Usage (the venv from scripts/install-llamacpp.sh):
     G=$(bash scripts/install-llamacpp.sh --print-gguf)
@@ -23,6 +27,13 @@ from llama_cpp import Llama, __version__ as LLAMA_CPP_VERSION
 
 GREEDY_TOKENS = 24
 TOP_K = 5
+
+# llama.cpp settings that change its floating-point arithmetic only (GGML_TYPE_F32 = 0).
+VARIANTS = {
+    "flash_attn": dict(flash_attn=True),
+    "kv_f32": dict(type_k=0, type_v=0),
+    "ubatch_1": dict(n_batch=1, n_ubatch=1),
+}
 
 # (name, prompt, fixed continuation). Code and prose; several without a trailing newline.
 PROMPTS = [
@@ -46,13 +57,33 @@ def top_k(logits, k):
     return [int(i) for i in order], [round(float(logits[i]), 4) for i in order]
 
 
+def greedy_run(llm, prompt_ids, vocab):
+    """GREEDY_TOKENS greedy tokens after `prompt_ids` and llama.cpp's top-2 margin at each."""
+    llm.reset()
+    llm.eval(prompt_ids)
+    greedy, margins = [], []
+    for _ in range(GREEDY_TOKENS):
+        last = np.array(llm.scores[llm.n_tokens - 1, :vocab], dtype=np.float32)
+        ids, values = top_k(last, 2)
+        greedy.append(ids[0])
+        margins.append(round(values[0] - values[1], 4))
+        llm.eval([ids[0]])
+    return greedy, margins
+
+
+def open_model(gguf, threads, **settings):
+    args = dict(model_path=gguf, n_ctx=512, n_batch=512, n_threads=threads, logits_all=True,
+                verbose=False, seed=0)
+    args.update(settings)
+    return Llama(**args)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     gguf, out_path = sys.argv[1], sys.argv[2]
     threads = int(os.environ.get("GHOSTLINE_REF_THREADS", "2"))
-    llm = Llama(model_path=gguf, n_ctx=512, n_batch=512, n_threads=threads, logits_all=True,
-                verbose=False, seed=0)
+    llm = open_model(gguf, threads)
     vocab = llm.n_vocab()
     add_bos = llm._model.add_bos_token() if hasattr(llm._model, "add_bos_token") else False
     records = []
@@ -68,16 +99,7 @@ def main():
             ids, values = top_k(scores[pos, :vocab], TOP_K)
             teacher.append({"pos": pos, "next": int(text_ids[pos + 1]), "top_ids": ids, "top_logits": values})
         # Greedy continuation of the prompt alone.
-        llm.reset()
-        llm.eval(prompt_ids)
-        greedy = []
-        margins = []
-        for _ in range(GREEDY_TOKENS):
-            last = np.array(llm.scores[llm.n_tokens - 1, :vocab], dtype=np.float32)
-            ids, values = top_k(last, 2)
-            greedy.append(ids[0])
-            margins.append(round(values[0] - values[1], 4))
-            llm.eval([ids[0]])
+        greedy, margins = greedy_run(llm, prompt_ids, vocab)
         records.append({
             "name": name,
             "prompt": prompt,
@@ -89,6 +111,11 @@ def main():
             "greedy_margins": margins,
             "greedy_text": llm.detokenize(greedy).decode("utf-8", errors="replace"),
         })
+    for variant, settings in VARIANTS.items():
+        other = open_model(gguf, threads, **settings)
+        for record in records:
+            record.setdefault("variants", {})[variant] = greedy_run(other, record["prompt_ids"], vocab)[0]
+        del other
     with open(gguf, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     fixture = {
@@ -98,6 +125,7 @@ def main():
         "gguf_sha256": digest,
         "threads": threads,
         "top_k": TOP_K,
+        "variants": {name: {k: v for k, v in settings.items()} for name, settings in VARIANTS.items()},
         "prompts": records,
     }
     os.makedirs(os.path.dirname(out_path) or ".", exist_ok=True)

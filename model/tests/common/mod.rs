@@ -113,3 +113,32 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The SmolLM2-135M-Instruct GGUF for the llama.cpp comparisons: `GHOSTLINE_SMOLLM2_GGUF`
+/// (`scripts/test.sh` sets it through `scripts/install-llamacpp.sh --model-only --print-gguf`).
+/// `None` (with a skip message) when unset, unless `GHOSTLINE_REQUIRE_SMOLLM2` is set (CI),
+/// which turns the skip into a failure.
+pub fn smollm2_gguf() -> Option<PathBuf> {
+    match std::env::var_os("GHOSTLINE_SMOLLM2_GGUF").filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "GHOSTLINE_SMOLLM2_GGUF={} does not exist",
+                path.display()
+            );
+            Some(path)
+        }
+        None if std::env::var_os("GHOSTLINE_REQUIRE_SMOLLM2").is_some() => {
+            panic!(
+                "GHOSTLINE_REQUIRE_SMOLLM2 is set but GHOSTLINE_SMOLLM2_GGUF is not: run scripts/install-llamacpp.sh --model-only --print-gguf"
+            )
+        }
+        None => {
+            eprintln!(
+                "skipping a llama.cpp comparison: set GHOSTLINE_SMOLLM2_GGUF=$(bash scripts/install-llamacpp.sh --model-only --print-gguf)"
+            );
+            None
+        }
+    }
+}
