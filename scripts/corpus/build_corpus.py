@@ -140,6 +140,24 @@ def read_text(path, max_bytes):
         return None
 
 
+def group_documents(paths, args, make_doc):
+    """The documents of one package: readable, not generated or minified, no benchmark text,
+    until the package's byte cap; `make_doc(path, text)` builds each (None skips the file)."""
+    docs, total = [], 0
+    for path in paths:
+        text = read_text(path, args.max_file_bytes)
+        if text is None or is_generated_or_minified(text) or mentions_benchmark(text):
+            continue
+        doc = make_doc(path, text)
+        if doc is None:
+            continue
+        if total + len(text) > args.max_group_bytes:
+            break
+        total += len(text)
+        docs.append(doc)
+    return docs
+
+
 def rust_sources(registry, args, manifest):
     crates = {}
     for d in sorted(Path(registry).iterdir()):
@@ -192,15 +210,9 @@ def python_sources(stdlib, args, manifest):
         group = parts[0][:-3] if len(parts) == 1 else parts[0]
         groups.setdefault(group, []).append(path)
     for group, paths in sorted(groups.items()):
-        docs, total = [], 0
-        for path in paths:
-            text = read_text(path, args.max_file_bytes)
-            if text is None or is_generated_or_minified(text) or mentions_benchmark(text):
-                continue
-            if total + len(text) > args.max_group_bytes:
-                break
-            total += len(text)
-            docs.append({"lang": "python", "group": "cpython:" + group, "path": "cpython-stdlib/" + path.relative_to(root).as_posix(), "text": text})
+        docs = group_documents(paths, args, lambda path, text: {
+            "lang": "python", "group": "cpython:" + group,
+            "path": "cpython-stdlib/" + path.relative_to(root).as_posix(), "text": text})
         yield ("python-stdlib", group, version, "PSF-2.0"), docs
 
 
@@ -217,17 +229,10 @@ def go_sources(go_root, args, manifest):
         group = "/".join(parts[:2]) if len(parts) > 2 else parts[0] if len(parts) > 1 else "root"
         groups.setdefault(group, []).append(path)
     for group, paths in sorted(groups.items()):
-        docs, total = [], 0
-        for path in paths:
-            text = read_text(path, args.max_file_bytes)
-            if text is None or is_generated_or_minified(text) or mentions_benchmark(text):
-                continue
-            if "Code generated" in text[:400] and "DO NOT EDIT" in text[:400]:
-                continue
-            if total + len(text) > args.max_group_bytes:
-                break
-            total += len(text)
-            docs.append({"lang": "go", "group": "go:" + group, "path": "go-stdlib/" + path.relative_to(root).as_posix(), "text": text})
+        docs = group_documents(paths, args, lambda path, text: None
+                               if "Code generated" in text[:400] and "DO NOT EDIT" in text[:400]
+                               else {"lang": "go", "group": "go:" + group,
+                                     "path": "go-stdlib/" + path.relative_to(root).as_posix(), "text": text})
         yield ("go-stdlib", group, version, "BSD-3-Clause"), docs
 
 
