@@ -42,45 +42,38 @@ cp .gpu/train.json .gpu/heldout.json .gpu/tokenizer.json runs/data-full/
 xz -dc .gpu/heldout.jsonl.xz > data/corpus/heldout.jsonl
 log "data ready: $(stat -c %s runs/data-full/train.tokens) bytes of training tokens"
 
-# The budget is what is left before DEADLINE, less a margin for the final evaluation and export.
-BUDGET="${TRAIN_BUDGET:-$(( DEADLINE - ($(date +%s) - T0) - 25 ))}"
-python3 - "$CONFIG" "$BUDGET" > /tmp/run-config.json <<'EOF'
+RUN=runs/gpu
+# Writes $CONFIG with a time budget of what is left before DEADLINE (less a margin for the final
+# evaluation and export) to $1, then trains on device $2 with a watchdog that touches STOP past
+# the deadline.
+train_until_deadline() {
+  local config_out=$1 device=$2 budget pid
+  budget="${TRAIN_BUDGET:-$(( DEADLINE - ($(date +%s) - T0) - 25 ))}"
+  python3 - "$CONFIG" "$budget" > "$config_out" <<'EOF'
 import json, sys
 config = json.load(open(sys.argv[1]))
 config["time_budget_secs"] = float(sys.argv[2])
 print(json.dumps(config, indent=2))
 EOF
-log "training on $DEVICE with a budget of ${BUDGET}s"
-RUN=runs/gpu
-rm -rf "$RUN"
-"$BIN" train --config /tmp/run-config.json --out "$RUN" --device "$DEVICE" > "$OUT/train.log" 2>&1 &
-PID=$!
-# Watchdog: past the deadline, ask the trainer to checkpoint and stop.
-( while kill -0 "$PID" 2>/dev/null; do
-    if [ $(( $(date +%s) - T0 )) -ge "$DEADLINE" ]; then touch "$RUN/STOP"; break; fi
-    sleep 2
-  done ) &
-wait "$PID"; RC=$?
-log "trainer exited with $RC"
-grep -E "training on|parameters|time budget|eval at|checkpoint at|done:|rror|panick" "$OUT/train.log" | tail -40
-if [ ! -f "$RUN/checkpoint/model.bpk" ]; then
-  # No usable adapter (or the wgpu path failed early): train on the CPU cores for what is left.
-  BUDGET=$(( DEADLINE - ($(date +%s) - T0) - 25 ))
-  log "no GPU checkpoint; falling back to the CPU (flex) for ${BUDGET}s"
-  python3 - /tmp/run-config.json "$BUDGET" > /tmp/run-config-cpu.json <<'EOF2'
-import json, sys
-config = json.load(open(sys.argv[1]))
-config["time_budget_secs"] = float(sys.argv[2])
-print(json.dumps(config, indent=2))
-EOF2
+  log "training on $device with a budget of ${budget}s"
   rm -rf "$RUN"
-  "$BIN" train --config /tmp/run-config-cpu.json --out "$RUN" --device cpu >> "$OUT/train.log" 2>&1 &
-  PID=$!
-  ( while kill -0 "$PID" 2>/dev/null; do
+  "$BIN" train --config "$config_out" --out "$RUN" --device "$device" >> "$OUT/train.log" 2>&1 &
+  pid=$!
+  ( while kill -0 "$pid" 2>/dev/null; do
       if [ $(( $(date +%s) - T0 )) -ge "$DEADLINE" ]; then touch "$RUN/STOP"; break; fi
       sleep 2
     done ) &
-  wait "$PID"
+  wait "$pid"
+  log "trainer exited with $?"
+}
+
+train_until_deadline /tmp/run-config.json "$DEVICE"
+grep -E "training on|parameters|time budget|eval at|checkpoint at|done:|rror|panick" "$OUT/train.log" | tail -40
+if [ ! -f "$RUN/checkpoint/model.bpk" ]; then
+  # No usable adapter (or the wgpu path failed early): train on the CPU cores for what is left.
+  log "no GPU checkpoint; falling back to the CPU (flex)"
+  unset TRAIN_BUDGET
+  train_until_deadline /tmp/run-config-cpu.json cpu
   [ -f "$RUN/checkpoint/model.bpk" ] || { log "no checkpoint at all"; exit 1; }
 fi
 "$BIN" export --run "$RUN" --out /tmp/model --dtype f32 >> "$OUT/train.log" 2>&1 || { log "export failed"; exit 1; }
