@@ -59,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sampling: Sampling::Greedy,
         n: 1,
         stop: Vec::new(),
+        max_lines: None,
         time_budget: None,
     };
     let output = engine.generate(&request, &CancelFlag::new(), &mut |_| {})?;

@@ -73,6 +73,10 @@ pub struct LlamaConfig {
     /// Hugging Face architecture names, written so `transformers` can load our checkpoints.
     #[serde(default)]
     pub architectures: Vec<String>,
+    /// ghostline's own key: the FIM order prompts use (`"psm"` or `"spm"`) for a model trained
+    /// on both; absent: prefix-suffix-middle, what FIM models are usually trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fim_order: Option<crate::tokenizer::FimMode>,
 }
 
 /// One token id or several (Hugging Face allows both for `eos_token_id`).
@@ -189,6 +193,7 @@ impl LlamaConfig {
             bos_token_id: None,
             eos_token_id: None,
             architectures: vec!["LlamaForCausalLM".to_string()],
+            fim_order: None,
         }
     }
 

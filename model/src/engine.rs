@@ -13,6 +13,7 @@ use crate::cache::KvCache;
 use crate::config::LlamaConfig;
 use crate::device::{DevicePreference, select_device};
 use crate::error::ModelError;
+use crate::heal::{self, Healing, VocabText};
 use crate::llama::Llama;
 use crate::rng::SeededRng;
 use crate::sampling::{Sampling, pick};
@@ -48,7 +49,7 @@ pub struct ModelInfo {
 }
 
 /// A completion request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GenerateRequest {
     /// Text before the cursor.
     pub prefix: String,
@@ -62,6 +63,9 @@ pub struct GenerateRequest {
     pub n: usize,
     /// Strings that end a completion (not included in it).
     pub stop: Vec<String>,
+    /// End a completion once it has this many complete lines (cut before the line break that
+    /// would start the next); `None`: no limit.
+    pub max_lines: Option<usize>,
     /// Wall-clock budget for the whole call.
     pub time_budget: Option<Duration>,
 }
@@ -151,6 +155,12 @@ pub struct Engine {
     batch_cache: Option<KvCache>,
     info: ModelInfo,
     fim_mode: FimMode,
+    /// Token healing of prompts that end with the prefix (see [`crate::heal`]); on by default.
+    token_healing: bool,
+    /// Every id's text, built on the first healed request.
+    vocab_text: Option<VocabText>,
+    /// The model came with its own quantized blocks (GGUF).
+    gguf_blocks: bool,
 }
 
 const EMBEDDED_CONFIG: &str = include_str!("../weights/default/config.json");
@@ -269,6 +279,8 @@ impl Engine {
             model.prepare_for_inference();
             Ok(())
         })?;
+        let gguf_blocks = model.has_quantized_decode();
+        let fim_mode = config.fim_order.unwrap_or_default();
         let context_length = config.max_position_embeddings.min(MAX_CACHE_POSITIONS);
         let cache = guard(|| Ok(KvCache::new(&config, 1, context_length, &device)))?;
         let info = ModelInfo {
@@ -287,7 +299,10 @@ impl Engine {
             cache,
             batch_cache: None,
             info,
-            fim_mode: FimMode::default(),
+            fim_mode,
+            token_healing: true,
+            vocab_text: None,
+            gguf_blocks,
         })
     }
 
@@ -338,6 +353,31 @@ impl Engine {
     /// Chooses PSM (default) or SPM FIM prompts.
     pub fn set_fim_mode(&mut self, mode: FimMode) {
         self.fim_mode = mode;
+    }
+
+    /// Decodes on the CPU from 8-bit blocks made from the float weights (`on`), or from the
+    /// float weights (`!on`); see [`crate::quant::from_f32`]. Models loaded from quantized GGUF
+    /// files always keep their own blocks. Returns whether decode now runs from blocks.
+    pub fn set_q8_decode(&mut self, on: bool) -> bool {
+        if self.gguf_blocks {
+            return self.model.has_quantized_decode();
+        }
+        if on {
+            self.model.attach_q8_decode()
+        } else {
+            self.model.drop_quantized_decode();
+            false
+        }
+    }
+
+    /// Whether CPU decode steps run from 8-bit blocks.
+    pub fn has_quantized_decode(&self) -> bool {
+        self.model.has_quantized_decode()
+    }
+
+    /// Turns token healing on or off (on by default; see [`crate::heal`]).
+    pub fn set_token_healing(&mut self, on: bool) {
+        self.token_healing = on;
     }
 
     /// Drops all cached keys/values (the next call prefills from scratch).
@@ -395,7 +435,12 @@ impl Engine {
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelError> {
         let started = Instant::now();
-        let prompt = self.prompt_ids(&req.prefix, req.suffix.as_deref());
+        let mut prompt = self.prompt_ids(&req.prefix, req.suffix.as_deref());
+        let mut prefix_ids = Vec::new();
+        if adjuster.is_some() || self.token_healing {
+            prefix_ids = self.tokenizer.encode(&req.prefix);
+        }
+        let forced = self.heal_prompt(req, &mut prompt, &mut prefix_ids);
         if prompt.is_empty() {
             return Err(ModelError::InvalidRequest {
                 message: "empty prompt and the tokenizer has no start token".into(),
@@ -411,7 +456,9 @@ impl Engine {
                 capacity: self.cache.capacity(),
             });
         }
-        let max_tokens = req.max_tokens.min(self.cache.capacity() - prompt.len());
+        // Spelling out the healed text does not count against `max_tokens` (at worst a token
+        // per byte of it).
+        let max_tokens = (req.max_tokens + forced.len()).min(self.cache.capacity() - prompt.len());
         let out_of_time = |now: Instant| {
             req.time_budget
                 .is_some_and(|budget| now.duration_since(started) >= budget)
@@ -476,8 +523,10 @@ impl Engine {
             .map(|index| Alternative {
                 index,
                 rng: SeededRng::derived(seed, &format!("alternative-{index}")),
-                stream: TextStream::new(&req.stop),
+                stream: TextStream::new(&req.stop, req.max_lines),
                 tokens: Vec::new(),
+                decoded: String::new(),
+                healing: Healing::new(&forced),
                 finish: None,
             })
             .collect();
@@ -485,10 +534,6 @@ impl Engine {
             self.fork_batch_cache(n_alternatives)?;
         }
         let vocab = self.config.vocab_size;
-        let prefix_ids = match adjuster {
-            Some(_) => self.tokenizer.encode(&req.prefix),
-            None => Vec::new(),
-        };
         let mut adjusted = Vec::new();
         let mut logits: Vec<f32> = prompt_logits.repeat(n_alternatives);
         loop {
@@ -508,17 +553,35 @@ impl Engine {
                         alternative.finish = Some(reason);
                     } else {
                         let mut row_logits = &logits[row * vocab..(row + 1) * vocab];
-                        if let Some(adjuster) = adjuster {
+                        let healing = &alternative.healing;
+                        let remaining = healing.remaining(&alternative.decoded);
+                        let keep_indent = healing.keeps_indentation(&alternative.decoded);
+                        let constrained = remaining.is_some() || keep_indent;
+                        if adjuster.is_some() || constrained {
                             adjusted.clear();
                             adjusted.extend_from_slice(row_logits);
-                            let generated_text = self.tokenizer.decode(&alternative.tokens);
+                        }
+                        if let Some(adjuster) = adjuster {
+                            // The text before the first generated token (the prefix less what
+                            // healing took back) and everything generated, healed text included:
+                            // one consistent text and tokenization.
                             let input = AdjustInput {
-                                prefix: &req.prefix,
+                                prefix: &req.prefix[..req.prefix.len() - forced.len()],
                                 prefix_ids: &prefix_ids,
                                 generated: &alternative.tokens,
-                                generated_text: &generated_text,
+                                generated_text: &alternative.decoded,
                             };
                             adjuster.adjust(&input, &mut adjusted);
+                        }
+                        if let Some(table) = &self.vocab_text {
+                            // Spelling out the taken-back prompt text: only tokens that fit it.
+                            if let Some(remaining) = remaining {
+                                table.mask(remaining, &mut adjusted);
+                            } else if keep_indent {
+                                table.mask_leading_blank(&mut adjusted);
+                            }
+                        }
+                        if adjuster.is_some() || constrained {
                             row_logits = &adjusted;
                         }
                         alternative.choose(
@@ -562,6 +625,35 @@ impl Engine {
         timings.decode_ms = ms(decode_started.elapsed());
         output.timings = timings;
         Ok(output)
+    }
+
+    /// Token healing (see [`crate::heal`]): when the prompt ends with the prefix's ids, takes
+    /// the last of them back (from `prompt` and `prefix_ids`) and returns the text the first
+    /// generated tokens must spell out; empty when nothing is healed.
+    fn heal_prompt(
+        &mut self,
+        req: &GenerateRequest,
+        prompt: &mut Vec<u32>,
+        prefix_ids: &mut Vec<u32>,
+    ) -> String {
+        let prefix_last = req.suffix.is_none()
+            || self.tokenizer.fim().is_none()
+            || self.fim_mode == FimMode::SuffixPrefixMiddle;
+        if !self.token_healing || !prefix_last || !prompt.ends_with(prefix_ids) {
+            return String::new();
+        }
+        let tokenizer = &self.tokenizer;
+        let table = self
+            .vocab_text
+            .get_or_insert_with(|| VocabText::new(tokenizer));
+        match heal::plan(table, tokenizer, prefix_ids) {
+            Some(plan) => {
+                prompt.truncate(prompt.len() - plan.removed);
+                prefix_ids.truncate(prefix_ids.len() - plan.removed);
+                plan.forced
+            }
+            None => String::new(),
+        }
     }
 
     /// Copies the prompt's keys/values from the batch-1 cache into every row of the batch cache.
@@ -640,6 +732,9 @@ struct Alternative<'a> {
     rng: SeededRng,
     stream: TextStream<'a>,
     tokens: Vec<u32>,
+    /// `tokens` decoded, healed prompt text included.
+    decoded: String,
+    healing: Healing,
     finish: Option<FinishReason>,
 }
 
@@ -660,8 +755,9 @@ impl Alternative<'_> {
             return;
         }
         self.tokens.push(token);
-        let text = tokenizer.decode(&self.tokens);
-        if self.stream.update(&text, self.index == 0, on_token) {
+        self.decoded = tokenizer.decode(&self.tokens);
+        let text = self.healing.strip(&self.decoded);
+        if self.stream.update(text, self.index == 0, on_token) {
             self.finish = Some(FinishReason::Stop);
         } else if self.tokens.len() >= max_tokens {
             self.finish = Some(FinishReason::MaxTokens);

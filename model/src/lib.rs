@@ -25,6 +25,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod gguf;
+pub mod heal;
 pub mod import;
 pub mod layers;
 pub mod llama;

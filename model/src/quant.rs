@@ -10,6 +10,7 @@
 //! by the 8-bit rounding of `x` (≈ 0.4 % of a block's largest value per entry). Prefill (many
 //! positions, compute-bound) keeps using the f32 weights.
 
+pub mod from_f32;
 pub mod q8;
 
 use std::sync::Arc;

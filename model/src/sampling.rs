@@ -3,9 +3,10 @@
 use crate::rng::SeededRng;
 
 /// How to pick each next token.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Sampling {
     /// Always the most likely token (ties → lowest id). Deterministic.
+    #[default]
     Greedy,
     /// Sample from the smallest set of most likely tokens whose probability reaches `top_p`,
     /// after dividing logits by `temperature`. Same seed + same logits → same tokens.

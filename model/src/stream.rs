@@ -5,6 +5,8 @@
 /// that could still grow into a stop string.
 pub(crate) struct TextStream<'a> {
     stop: &'a [String],
+    /// Cut before the line break that would start line `max_lines + 1`.
+    max_lines: Option<usize>,
     text: String,
     emitted: usize,
     /// A stop string was found: everything before it is final, replacement characters included.
@@ -12,9 +14,10 @@ pub(crate) struct TextStream<'a> {
 }
 
 impl<'a> TextStream<'a> {
-    pub(crate) fn new(stop: &'a [String]) -> Self {
+    pub(crate) fn new(stop: &'a [String], max_lines: Option<usize>) -> Self {
         TextStream {
             stop,
+            max_lines,
             text: String::new(),
             emitted: 0,
             stopped: false,
@@ -31,11 +34,18 @@ impl<'a> TextStream<'a> {
     ) -> bool {
         self.text.clear();
         self.text.push_str(full_text);
+        let line_limit = self.max_lines.and_then(|lines| {
+            self.text
+                .match_indices('\n')
+                .nth(lines.max(1) - 1)
+                .map(|(position, _)| position)
+        });
         let first_stop = self
             .stop
             .iter()
             .filter(|stop| !stop.is_empty())
             .filter_map(|stop| self.text.find(stop.as_str()))
+            .chain(line_limit)
             .min();
         if let Some(position) = first_stop {
             self.text.truncate(position);
@@ -87,7 +97,7 @@ mod tests {
     /// Feeds successive full decodes (as the engine does) and collects what is streamed.
     fn run(decodes: &[&str], stop: &[&str]) -> (Vec<String>, String, bool) {
         let stop: Vec<String> = stop.iter().map(|s| s.to_string()).collect();
-        let mut stream = TextStream::new(&stop);
+        let mut stream = TextStream::new(&stop, None);
         let mut emitted = Vec::new();
         let mut stopped = false;
         for full in decodes {
@@ -115,6 +125,22 @@ mod tests {
         assert_eq!(text, "let x = 1;");
         assert_eq!(emitted.concat(), "let x = 1;");
         assert_eq!(emitted, vec!["let x", " = 1;"]);
+    }
+
+    #[test]
+    fn max_lines_cuts_before_the_line_break_that_starts_one_more_line() {
+        let stop: Vec<String> = Vec::new();
+        let mut stream = TextStream::new(&stop, Some(2));
+        let mut emitted = String::new();
+        assert!(!stream.update("a\nb", true, &mut |t| emitted.push_str(t)));
+        assert!(stream.update("a\nb\nc", true, &mut |t| emitted.push_str(t)));
+        let text = stream.finish(true, &mut |t| emitted.push_str(t));
+        assert_eq!(text, "a\nb");
+        assert_eq!(emitted, "a\nb");
+        // A leading line break counts: the completion's first line is empty.
+        let mut stream = TextStream::new(&stop, Some(1));
+        assert!(stream.update("\nx", false, &mut |_| {}));
+        assert_eq!(stream.finish(false, &mut |_| {}), "");
     }
 
     #[test]

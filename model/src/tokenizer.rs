@@ -147,6 +147,23 @@ impl TextTokenizer {
         self.inner.decode(ids, false).unwrap_or_default()
     }
 
+    /// Ids of the special (control) tokens, sorted: never plain text.
+    pub fn special_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, token)| token.special)
+            .map(|(id, _)| id)
+            .chain(self.stop_ids.iter().copied())
+            .chain(self.leading_ids.iter().copied())
+            .chain(self.fim.iter().flat_map(|f| [f.prefix, f.suffix, f.middle]))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// FIM sentinels, when the vocabulary has them.
     pub fn fim(&self) -> Option<FimTokens> {
         self.fim
@@ -195,14 +212,17 @@ impl TextTokenizer {
     }
 }
 
-/// Where FIM puts the prefix relative to the suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where FIM puts the prefix relative to the suffix (`"psm"` / `"spm"` in `config.json`'s
+/// `fim_order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum FimMode {
     /// `<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>` (the common training format).
     #[default]
+    #[serde(rename = "psm")]
     PrefixSuffixMiddle,
     /// `<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}` (FIM paper's SPM variant; the
     /// prefix comes last, so a growing prefix reuses more of the KV cache while typing).
+    #[serde(rename = "spm")]
     SuffixPrefixMiddle,
 }
 

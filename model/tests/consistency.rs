@@ -185,3 +185,56 @@ fn overflowing_the_cache_is_a_typed_error() {
     // The failed call left the cache untouched.
     assert_eq!(cache.len(), 3);
 }
+
+#[test]
+fn q8_decode_from_float_weights_stays_close_to_f32_and_prefill_is_unchanged() {
+    let device = Device::flex();
+    let config = tiny_config(64); // d_model 32, MLP 64: whole 32-value blocks
+    let exact = config.init_seeded(&device, 11);
+    let mut blocks = config.init_seeded(&device, 11);
+    assert!(!blocks.has_quantized_decode());
+    assert!(blocks.attach_q8_decode(), "every width is a multiple of 32");
+    assert!(blocks.has_quantized_decode());
+    let ids = ids();
+
+    // Prefill (several positions at once, every position's logits) still multiplies by the
+    // float weights.
+    let prompt = &ids[..6];
+    let mut cache_exact = KvCache::new(&config, 1, 64, &device);
+    let mut cache_blocks = KvCache::new(&config, 1, 64, &device);
+    let a = host(
+        exact
+            .forward_cached_all(Llama::tokens_tensor(prompt, &device), prompt, &mut cache_exact)
+            .unwrap(),
+    );
+    let b = host(
+        blocks
+            .forward_cached_all(Llama::tokens_tensor(prompt, &device), prompt, &mut cache_blocks)
+            .unwrap(),
+    );
+    assert_eq!(a, b, "prefill must not use the blocks");
+
+    // Decode steps use the blocks: close to f32 (8-bit weights and activations), not equal.
+    let mut largest_diff = 0.0f32;
+    for &id in &ids[6..] {
+        let a = host(
+            exact
+                .forward_cached(Llama::tokens_tensor(&[id], &device), &[id], &mut cache_exact)
+                .unwrap(),
+        );
+        let b = host(
+            blocks
+                .forward_cached(Llama::tokens_tensor(&[id], &device), &[id], &mut cache_blocks)
+                .unwrap(),
+        );
+        let scale = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&a, &b);
+        assert!(diff <= 0.05 * scale, "decode: max diff {diff} vs logit scale {scale}");
+        largest_diff = largest_diff.max(diff);
+    }
+    assert!(largest_diff > 0.0, "decode steps did not use the 8-bit blocks");
+
+    // Dropping them restores the exact f32 decode.
+    blocks.drop_quantized_decode();
+    assert!(!blocks.has_quantized_decode());
+}

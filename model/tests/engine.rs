@@ -21,6 +21,7 @@ fn request(prefix: &str, sampling: Sampling) -> GenerateRequest {
         sampling,
         n: 1,
         stop: Vec::new(),
+        max_lines: None,
         time_budget: None,
     }
 }
@@ -178,6 +179,9 @@ fn greedy_returns_one_deterministic_completion() {
 #[test]
 fn prefix_reuse_across_calls_gives_identical_output() {
     let mut engine = tiny_engine(9);
+    // Counts prompt and completion tokens exactly: no token healing (it would take the last
+    // byte back into the completion).
+    engine.set_token_healing(false);
     let typed = "fn main() { let x";
     let first = run(&mut engine, &request(typed, Sampling::Greedy));
     assert_eq!(first.reused_prefix_tokens, 0);
@@ -189,7 +193,9 @@ fn prefix_reuse_across_calls_gives_identical_output() {
         "byte tokenizer: one token per byte"
     );
     assert_eq!(second.prefill_tokens, 1);
-    let fresh = run(&mut tiny_engine(9), &request(more, Sampling::Greedy));
+    let mut fresh_engine = tiny_engine(9);
+    fresh_engine.set_token_healing(false);
+    let fresh = run(&mut fresh_engine, &request(more, Sampling::Greedy));
     assert_eq!(second.completions, fresh.completions);
     // Same prompt again: everything but the last position is reused.
     let again = run(&mut engine, &request(more, Sampling::Greedy));
@@ -200,6 +206,9 @@ fn prefix_reuse_across_calls_gives_identical_output() {
 #[test]
 fn max_tokens_and_streaming_agree_with_the_result() {
     let mut engine = tiny_engine(2);
+    // Counts prompt and completion tokens exactly: no token healing (it would take the last
+    // byte back into the completion).
+    engine.set_token_healing(false);
     let mut req = request("abc", Sampling::Greedy);
     req.max_tokens = 5;
     let mut streamed = String::new();
@@ -291,6 +300,9 @@ fn prompt_longer_than_the_context_is_a_cache_overflow() {
         device,
     )
     .unwrap();
+    // Counts prompt and completion tokens exactly: no token healing (it would take the last
+    // byte back into the completion).
+    engine.set_token_healing(false);
     let err = engine
         .generate(
             &request(&"x".repeat(20), Sampling::Greedy),
@@ -320,7 +332,13 @@ fn embedded_model_loads_and_generates() {
     req.suffix = Some("}".into());
     req.max_tokens = 4;
     let out = run(&mut engine, &req);
-    assert!(out.completions[0].tokens.len() <= 4);
+    // Its config.json asks for suffix-prefix-middle prompts, whose end (`" {"`) is healed.
+    let full_prompt = engine.prompt_ids("fn main() {", Some("}")).len();
+    assert_eq!(out.prompt_tokens, full_prompt - 1);
+    let text = engine.tokenizer().decode(&out.completions[0].tokens);
+    assert!(text.starts_with(" {"), "{text:?}");
+    // Spelling out the healed text may take a token per byte on top of `max_tokens`.
+    assert!(out.completions[0].tokens.len() <= 4 + " {".len());
     assert!(engine.count_tokens("fn main() {}") > 0);
 }
 
@@ -338,6 +356,9 @@ fn long_prompts_prefill_in_chunks_with_the_same_result() {
         device.clone(),
     )
     .unwrap();
+    // Counts prompt and completion tokens exactly: no token healing (it would take the last
+    // byte back into the completion).
+    engine.set_token_healing(false);
     let prefix: String = (0..600)
         .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
         .collect();
@@ -365,4 +386,104 @@ fn long_prompts_prefill_in_chunks_with_the_same_result() {
             "no token although argmax {expected} is not a stop token"
         ),
     }
+}
+
+/// The embedded model's tokenizer (real merges: `"\n   "` and `" return"` are tokens) in front
+/// of a seeded random model of its vocabulary size.
+fn engine_with_embedded_tokenizer(seed: u64) -> Engine {
+    let tokenizer = ghostline_model::TextTokenizer::from_bytes(
+        include_bytes!("../weights/default/tokenizer.json"),
+        std::path::Path::new("embedded/tokenizer.json"),
+        &[],
+    )
+    .unwrap();
+    let config = tiny_config(tokenizer.vocab_size());
+    let device = Device::flex();
+    let model = config.init_seeded(&device, seed);
+    Engine::from_parts("healing".into(), config, model, tokenizer, device).unwrap()
+}
+
+#[test]
+fn token_healing_takes_back_the_last_token_and_whitespace_before_it() {
+    let engine = engine_with_embedded_tokenizer(1);
+    let tokenizer = engine.tokenizer();
+    let vocab = ghostline_model::heal::VocabText::new(tokenizer);
+    let mut table = String::new();
+    for prefix in [
+        "def fibonacci(n):\n    ",
+        "fn main() {\n    let ar",
+        "x = compute(a, b)",
+        "    return n\n",
+        "// a comment\n\n",
+        "a",
+    ] {
+        let ids = tokenizer.encode(prefix);
+        let plan = ghostline_model::heal::plan(&vocab, tokenizer, &ids);
+        let described = match plan {
+            Some(plan) => format!("takes back {} → {:?}", plan.removed, plan.forced),
+            None => "nothing".into(),
+        };
+        table.push_str(&format!("{prefix:?}: {described}\n"));
+    }
+    expect![[r#"
+        "def fibonacci(n):\n    ": takes back 2 → "\n    "
+        "fn main() {\n    let ar": takes back 1 → " ar"
+        "x = compute(a, b)": takes back 1 → ")"
+        "    return n\n": takes back 1 → "\n"
+        "// a comment\n\n": takes back 1 → "\n\n"
+        "a": nothing
+    "#]]
+    .assert_eq(&table);
+}
+
+#[test]
+fn healed_completions_spell_out_the_taken_back_text_and_return_only_what_follows() {
+    for seed in [3, 4, 5] {
+        for prefix in ["def fibonacci(n):\n    ", "fn main() {\n    let ar", "x = 1\n"] {
+            let mut engine = engine_with_embedded_tokenizer(seed);
+            let ids = engine.tokenizer().encode(prefix);
+            let vocab = ghostline_model::heal::VocabText::new(engine.tokenizer());
+            let plan = ghostline_model::heal::plan(&vocab, engine.tokenizer(), &ids).unwrap();
+            let req = request(prefix, Sampling::Greedy);
+            let mut streamed = String::new();
+            let healed = engine
+                .generate(&req, &CancelFlag::new(), &mut |t| streamed.push_str(t))
+                .unwrap();
+            assert_eq!(healed.prompt_tokens, ids.len() - plan.removed, "{prefix:?}");
+            let completion = &healed.completions[0];
+            let decoded = engine.tokenizer().decode(&completion.tokens);
+            assert!(
+                decoded.starts_with(&plan.forced),
+                "seed {seed} {prefix:?}: {decoded:?} does not start with {:?}",
+                plan.forced
+            );
+            let after = &decoded[plan.forced.len()..];
+            assert_eq!(completion.text, after.trim_end_matches('\u{FFFD}'));
+            assert_eq!(streamed, completion.text, "only the completion's own text streams");
+            // The healed text does not use up the completion's own token budget.
+            let own_tokens = engine.tokenizer().encode(&completion.text).len();
+            assert!(own_tokens >= 1, "seed {seed} {prefix:?}: nothing after the healed text");
+
+            engine.set_token_healing(false);
+            let plain = run(&mut engine, &req);
+            assert_eq!(plain.prompt_tokens, ids.len());
+        }
+    }
+}
+
+#[test]
+fn token_healing_applies_where_the_prompt_ends_with_the_prefix() {
+    let prefix = "fn main() {\n    ";
+    let suffix = Some("\n}\n");
+    let mut engine = engine_with_embedded_tokenizer(2);
+    let full = |engine: &Engine| engine.prompt_ids(prefix, suffix).len();
+    let mut req = request(prefix, Sampling::Greedy);
+    req.suffix = suffix.map(str::to_owned);
+    // Prefix-suffix-middle: the generation follows <fim_middle>, nothing to heal.
+    let psm = run(&mut engine, &req);
+    assert_eq!(psm.prompt_tokens, full(&engine));
+    // Suffix-prefix-middle: the prompt ends with the prefix, which is healed.
+    engine.set_fim_mode(FimMode::SuffixPrefixMiddle);
+    let spm = run(&mut engine, &req);
+    assert_eq!(spm.prompt_tokens, full(&engine) - 2);
 }

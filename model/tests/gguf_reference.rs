@@ -308,8 +308,11 @@ fn smollm2_gguf_matches_llama_cpp() {
         sampling: Sampling::Greedy,
         n: 1,
         stop: Vec::new(),
+        max_lines: None,
         time_budget: None,
     };
+    // llama.cpp continued the prompt's own tokens: no token healing here.
+    engine.set_token_healing(false);
     let output = engine
         .generate(&request, &CancelFlag::new(), &mut |_| {})
         .expect("generate");

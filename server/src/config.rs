@@ -65,6 +65,7 @@ const KNOWN_KEYS: &[&str] = &[
     "suffix_percent",
     "device",
     "model_path",
+    "decode_weights",
     "timings",
     "log_level",
     "languages",
@@ -155,6 +156,15 @@ impl ServerConfig {
                 Err(_) => reader.warn(format!(
                     "ghostline settings: \"device\" must be \"auto\", \"cpu\" or \"gpu\", got {device:?}; keeping {:?}",
                     self.model.device
+                )),
+            }
+        }
+        if let Some(weights) = reader.string("decode_weights") {
+            match weights.parse() {
+                Ok(weights) => self.model.decode_weights = weights,
+                Err(err) => reader.warn(format!(
+                    "ghostline settings: \"decode_weights\": {err}; keeping {:?}",
+                    self.model.decode_weights
                 )),
             }
         }
@@ -276,6 +286,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::DecodeWeights;
     use serde_json::json;
 
     #[test]
@@ -296,6 +307,18 @@ mod tests {
         assert_eq!(warnings.len(), 4, "{warnings:#?}");
         assert!(warnings.iter().any(|w| w.contains("\"n_invoked\"")));
         assert!(warnings.iter().any(|w| w.contains("\"colour\"")));
+    }
+
+    #[test]
+    fn decode_weights_are_q8_by_default_and_f32_on_request() {
+        let mut config = ServerConfig::default();
+        assert_eq!(config.model.decode_weights, DecodeWeights::Q8);
+        assert!(config.apply_json(&json!({"decodeWeights": "f32"})).is_empty());
+        assert_eq!(config.model.decode_weights, DecodeWeights::F32);
+        let warnings = config.apply_json(&json!({"decodeWeights": "q4"}));
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(warnings[0].contains("decode_weights"), "{warnings:#?}");
+        assert_eq!(config.model.decode_weights, DecodeWeights::F32);
     }
 
     #[test]

@@ -179,6 +179,7 @@ fn request(max_tokens: usize) -> GenerateRequest {
         sampling: Sampling::Greedy,
         n: 1,
         stop: Vec::new(),
+        max_lines: None,
         time_budget: None,
     }
 }

@@ -453,6 +453,9 @@ pub fn export(run: &Path, out: &Path, dtype: ghostline_model::weights::StoreDtyp
     model_config.eos_token_id = Some(TokenIds::One(crate::tokenizer::special_id(
         crate::fim::SpecialToken::EndOfText,
     )));
+    // Trained on both FIM orders; with token healing, suffix-prefix-middle prompts score far
+    // better (docs/benchmarks.md, "Issue 5 (session 4)").
+    model_config.fim_order = Some(ghostline_model::FimMode::SuffixPrefixMiddle);
     model_config
         .save(&out.join("config.json"))
         .map_err(|e| anyhow!("{e}"))?;

@@ -29,6 +29,7 @@ pub fn sample(
             sampling: Sampling::Greedy,
             n: 1,
             stop: Vec::new(),
+            max_lines: None,
             time_budget: Some(Duration::from_secs(10)),
         };
         let output = engine

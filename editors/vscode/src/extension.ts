@@ -53,6 +53,7 @@ function serverSettings(): Record<string, unknown> {
     maxLines: c.get<number>("maxLines", 8),
     modelPath: c.get<string>("modelPath") || null,
     device: c.get<string>("device", "auto"),
+    decodeWeights: c.get<string>("decodeWeights", "q8"),
     logLevel: c.get<string>("logLevel", "info"),
     feedback: c.get<boolean>("feedback", true),
     feedbackPath: c.get<string>("feedbackPath") || null,

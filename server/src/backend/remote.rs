@@ -424,6 +424,7 @@ mod tests {
             sampling: crate::model::Sampling::Greedy,
             n: 1,
             stop: Vec::new(),
+            max_lines: None,
             time_budget: None,
         };
         let error = model

@@ -277,6 +277,7 @@ mod tests {
             sampling,
             n: 1,
             stop: vec!["\n".to_string()],
+            max_lines: None,
             time_budget: Some(Duration::from_secs(1)),
         }
     }

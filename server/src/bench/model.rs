@@ -205,12 +205,24 @@ fn measure(args: &ModelBenchArgs, model: &str, device: &str, result: &mut CaseRe
     // GHOSTLINE_DEVICE would override the requested device and mislabel the row.
     // SAFETY: single-threaded at this point (the case process has started no threads yet).
     unsafe { std::env::remove_var(ghostline_model::device::DEVICE_ENV) };
+    // `MODEL@q8` / `MODEL@f32`: decode from 8-bit blocks made at load, or from the float weights
+    // (the engine's own default for the model otherwise).
+    let (model, decode) = match model.rsplit_once('@') {
+        Some((model, decode @ ("q8" | "f32"))) => (model, Some(decode == "q8")),
+        _ => (model, None),
+    };
+    let set_decode = |engine: &mut Engine| {
+        if let Some(q8) = decode {
+            engine.set_q8_decode(q8);
+        }
+    };
     let started = Instant::now();
     // The embedded model goes through `Engine` (the product's loader); the 135M shape needs no
     // tokenizer, so its random-weight `Llama` is timed directly with the same measurement code.
     let mut time_forward: Box<dyn FnMut(usize, usize) -> Result<ForwardTiming, ModelError>> = match model {
         "embedded" => {
             let mut engine = Engine::load_embedded(&LoadOptions { device: preference })?;
+            set_decode(&mut engine);
             result.n_params = Some(engine.info().n_params);
             result.device_description = Some(engine.info().device.clone());
             let context_length = engine.info().context_length;
@@ -227,6 +239,7 @@ fn measure(args: &ModelBenchArgs, model: &str, device: &str, result: &mut CaseRe
         // A model path (GGUF file or model directory) through the product's loader.
         path if std::path::Path::new(path).exists() => {
             let mut engine = Engine::load(std::path::Path::new(path), &LoadOptions { device: preference })?;
+            set_decode(&mut engine);
             result.n_params = Some(engine.info().n_params);
             result.device_description = Some(engine.info().device.clone());
             let context_length = engine.info().context_length;

@@ -26,6 +26,7 @@ pub fn run(args: CompleteArgs) -> anyhow::Result<()> {
         path: args.model.clone(),
         device: args.device,
         backend: args.remote.spec()?,
+        ..ModelSpec::default()
     };
     let mut model = crate::backend::load(&spec)?;
     if let Some(degradation) = model.health() {

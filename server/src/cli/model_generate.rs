@@ -33,6 +33,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         sampling,
         n: 1,
         stop: Vec::new(),
+        max_lines: None,
         time_budget: None,
     };
     let output = model.generate(&request, &CancelFlag::new(), &mut |_| {})?;

@@ -318,6 +318,8 @@ pub fn complete_view(
         sampling: Sampling::Greedy,
         n: 1,
         stop,
+        // Post-processing keeps at most `max_lines` lines of a block: stop generating there.
+        max_lines: matches!(shape, Shape::MultiLine).then_some(config.max_lines),
         time_budget: config.time_budget_ms.map(Duration::from_millis),
     };
     let wanted = config.alternatives(trigger);

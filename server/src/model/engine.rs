@@ -3,7 +3,7 @@
 use ghostline_model::Engine;
 
 use super::{
-    CancelFlag, LogitsAdjuster, CompletionModel, GenerateOutput, GenerateRequest, LoadOptions, ModelCallError,
+    DecodeWeights, CancelFlag, LogitsAdjuster, CompletionModel, GenerateOutput, GenerateRequest, LoadOptions, ModelCallError,
     ModelInfo, ModelLoadError, ModelSpec,
 };
 
@@ -16,6 +16,10 @@ pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError
         None => Engine::load_embedded(&options),
         Some(path) => Engine::load(path, &options),
     };
+    let engine = engine.map(|mut engine| {
+        engine.set_q8_decode(spec.decode_weights == DecodeWeights::Q8);
+        engine
+    });
     engine
         .map(|engine| Box::new(engine) as Box<dyn CompletionModel>)
         .map_err(|error| ModelLoadError::Load {
