@@ -357,13 +357,15 @@ impl Engine {
 
     /// Decodes on the CPU from 8-bit blocks made from the float weights (`on`), or from the
     /// float weights (`!on`); see [`crate::quant::from_f32`]. Models loaded from quantized GGUF
-    /// files always keep their own blocks. Returns whether decode now runs from blocks.
+    /// files always keep their own blocks; on a GPU nothing changes. Returns whether decode now
+    /// runs from blocks.
     pub fn set_q8_decode(&mut self, on: bool) -> bool {
         if self.gguf_blocks {
             return self.model.has_quantized_decode();
         }
         if on {
-            self.model.attach_q8_decode()
+            // Only the CPU backend multiplies from blocks; elsewhere they would be dead weight.
+            crate::cache::native_gqa(&self.device) && self.model.attach_q8_decode()
         } else {
             self.model.drop_quantized_decode();
             false

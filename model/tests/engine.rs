@@ -487,3 +487,18 @@ fn token_healing_applies_where_the_prompt_ends_with_the_prefix() {
     let spm = run(&mut engine, &req);
     assert_eq!(spm.prompt_tokens, full(&engine) - 2);
 }
+
+#[test]
+fn q8_decode_switches_on_and_off_for_float_models_on_the_cpu() {
+    let mut engine = tiny_engine(6); // d_model 32, MLP 64: whole Q8_0 blocks
+    assert!(!engine.has_quantized_decode(), "float models load with f32 decode");
+    let req = request("fn main() {", Sampling::Greedy);
+    let exact = run(&mut engine, &req);
+    assert!(engine.set_q8_decode(true));
+    assert!(engine.has_quantized_decode());
+    let blocks = run(&mut engine, &req);
+    assert!(!blocks.completions[0].tokens.is_empty(), "generation runs from the blocks");
+    assert!(!engine.set_q8_decode(false));
+    assert!(!engine.has_quantized_decode());
+    assert_eq!(run(&mut engine, &req).completions, exact.completions);
+}
