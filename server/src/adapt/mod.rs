@@ -588,7 +588,9 @@ mod tests {
                     };
                     adjuster.adjust(&input, &mut logits);
                 }
-                let best = (0..3).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).unwrap();
+                let best = (0..3)
+                    .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                    .unwrap();
                 if best == 2 {
                     break;
                 }
@@ -656,7 +658,11 @@ mod tests {
             })
         };
         reject("a(");
-        assert_eq!(greedy(&adaptation, "b(", true), "t) {", "rejected once: kept");
+        assert_eq!(
+            greedy(&adaptation, "b(", true),
+            "t) {",
+            "rejected once: kept"
+        );
         reject("b(");
         // Rejected twice (elsewhere): the model's next choice comes instead, also without caches
         // (the fallback).
