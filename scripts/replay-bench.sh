@@ -7,7 +7,8 @@
 #! Environment: GHOSTLINE_BIN (the server binary; default: the dev build), REPOS_DIR (where the
 #! repositories are unpacked; default /tmp/learn-repos, fetched there when missing with cargo's
 #! registry cache, pip download and npm pack), REPLAY_ARGS (extra arguments, e.g. "--model DIR"),
-#! SKIP_NOT_FED=1 (only the fed runs).
+#! SKIP_NOT_FED=1 (only the fed runs), PARALLEL=1 (the fed runs two at a time, then the not-fed
+#! runs: each run times its baseline and adapted asks interleaved, so the comparison stays fair).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${GHOSTLINE_BIN:-${CARGO_TARGET_DIR:-$repo_root/target}/debug/ghostline}"
@@ -52,20 +53,39 @@ run() { # name repo extra-args...
   # shellcheck disable=SC2086
   "$bin" replay --repo "$repo" --json ${REPLAY_ARGS:-} "$@" >"$out/$name.json" 2>"$out/$name.err"
 }
-run bstr "$bstr"
-run more-itertools "$itertools"
-run commander "$commander"
+jobs=(
+  "bstr|$bstr"
+  "more-itertools|$itertools"
+  "commander|$commander"
+)
 if [[ -z "${SKIP_NOT_FED:-}" ]]; then
-  run notfed-commander "$commander" --prime "$bstr" --no-walk-feed
-  run notfed-more-itertools "$itertools" --prime "$commander" --no-walk-feed
-  run notfed-bstr "$bstr" --prime "$itertools" --no-walk-feed
+  jobs+=(
+    "notfed-commander|$commander|--prime|$bstr|--no-walk-feed"
+    "notfed-more-itertools|$itertools|--prime|$commander|--no-walk-feed"
+    "notfed-bstr|$bstr|--prime|$itertools|--no-walk-feed"
+  )
 fi
+running=0
+for job in "${jobs[@]}"; do
+  IFS='|' read -r -a args <<<"$job"
+  if [[ -n "${PARALLEL:-}" ]]; then
+    run "${args[@]}" &
+    running=$((running + 1))
+    if ((running == 2)); then
+      wait -n
+      running=$((running - 1))
+    fi
+  else
+    run "${args[@]}"
+  fi
+done
+wait
 
 python3 - "$out" <<'PY' | tee "$out/table.md"
 import json, os, sys
 out = sys.argv[1]
-print("| run | baseline accept | adapted accept | 2nd half base → adapted | Δ 2nd half (points) | exact base → adapted | chars/pos base → adapted | p95 ms base → adapted |")
-print("|---|---|---|---|---|---|---|---|")
+print("| run | baseline accept | adapted accept | 2nd half base → adapted | Δ 2nd half (points) | exact base → adapted | chars/pos base → adapted | p95 ms base → adapted (interleaved) | per-position time ratio adapted/base: median, p95 |")
+print("|---|---|---|---|---|---|---|---|---|")
 for name in ["bstr", "more-itertools", "commander", "notfed-commander", "notfed-more-itertools", "notfed-bstr"]:
     path = os.path.join(out, name + ".json")
     if not os.path.exists(path):
@@ -78,5 +98,6 @@ for name in ["bstr", "more-itertools", "commander", "notfed-commander", "notfed-
           f"{pct(b['second_half_acceptance_rate'])} → {pct(a['second_half_acceptance_rate'])} | {delta:+.1f} | "
           f"{pct(b['exact_match'])} → {pct(a['exact_match'])} | "
           f"{b['accepted_chars_per_suggestion']:.2f} → {a['accepted_chars_per_suggestion']:.2f} | "
-          f"{b['p95_latency_ms']:.0f} → {a['p95_latency_ms']:.0f} ({100 * (a['p95_latency_ms'] / max(b['p95_latency_ms'], 1e-9) - 1):+.0f} %) |")
+          f"{b['p95_latency_ms']:.0f} → {a['p95_latency_ms']:.0f} ({100 * (a['p95_latency_ms'] / max(b['p95_latency_ms'], 1e-9) - 1):+.1f} %) | "
+          + (f"{r['latency']['median_paired_ratio']:.3f}, {r['latency']['p95_paired_ratio']:.3f} |" if r.get("latency") else "– |"))
 PY

@@ -72,7 +72,20 @@ fn adaptation_raises_second_half_acceptance_on_a_repetitive_repository() {
         adapted >= base + 0.2,
         "adaptation must help on identical files: baseline {base}, adapted {adapted}\n{report:#}"
     );
-    // Deterministic: the same seed gives the same numbers.
+    // Both runs are timed interleaved position by position; the comparison is in `latency`.
+    let latency = &report["latency"];
+    assert_eq!(latency["positions"], 24, "{report:#}");
+    for (key, run) in [
+        ("baseline_p95_ms", "baseline"),
+        ("adapted_p95_ms", "adapted"),
+    ] {
+        assert_eq!(latency[key], report[run]["p95_latency_ms"], "{report:#}");
+    }
+    for key in ["p95_change", "median_paired_ratio", "p95_paired_ratio"] {
+        assert!(latency[key].as_f64().is_some(), "latency.{key}: {report:#}");
+    }
+    assert!(latency["median_paired_ratio"].as_f64().unwrap() > 0.0);
+    // Deterministic: the same seed gives the same numbers, interleaved or alone.
     let again = replay(&[
         "--max-suggestions",
         "24",
@@ -82,5 +95,5 @@ fn adaptation_raises_second_half_acceptance_on_a_repetitive_repository() {
         "on",
     ]);
     assert_eq!(again["adapted"]["accepted"], report["adapted"]["accepted"]);
-    assert!(again["baseline"].is_null());
+    assert!(again["baseline"].is_null() && again["latency"].is_null());
 }

@@ -37,8 +37,11 @@ const ACCEPT_CONTEXT_CHARS: usize = 200;
 /// Something learnt, waiting for the model thread to take it in.
 #[derive(Clone, Debug)]
 enum Learnt {
-    /// Text the user wrote or accepted (for the caches).
+    /// Text the user wrote (for the caches).
     Text(String),
+    /// An accepted suggestion and the text before it (for the caches and the rejection
+    /// memory's counts).
+    Accepted { before: String, text: String },
     /// A rejected suggestion and the text before it.
     Rejected { before: String, text: String },
     /// Forget everything learnt before.
@@ -50,7 +53,10 @@ impl Learnt {
     fn of_row(row: &LearntRow) -> Learnt {
         match row.kind {
             LearntKind::Text => Learnt::Text(row.text.clone()),
-            LearntKind::Accepted => Learnt::Text(format!("{}{}", row.before, row.text)),
+            LearntKind::Accepted => Learnt::Accepted {
+                before: row.before.clone(),
+                text: row.text.clone(),
+            },
             LearntKind::Rejected => Learnt::Rejected {
                 before: row.before.clone(),
                 text: row.text.clone(),
@@ -204,6 +210,14 @@ impl Adaptation {
                         self.cache.add(&tokens);
                     }
                 }
+                Learnt::Accepted { before, text } => {
+                    self.rejections.accept(&text);
+                    let text = format!("{before}{text}");
+                    self.text.add(&text);
+                    if let Some(tokens) = model.tokenize(&text) {
+                        self.cache.add(&tokens);
+                    }
+                }
                 Learnt::Rejected { before, text } => self.rejections.reject(&before, &text),
             }
         }
@@ -324,13 +338,22 @@ impl CompletionModel for AdaptedModel<'_> {
     ) -> Result<GenerateOutput, ModelCallError> {
         let mut adaptation = self.adaptation.lock().unwrap_or_else(|p| p.into_inner());
         adaptation.absorb_pending(&*self.inner);
-        let adjuster = Caches {
+        let caches = self.caches.then(|| Caches {
             text: &adaptation.text,
             tokens: &adaptation.cache,
             recent: self.recent.iter().map(String::as_str).collect(),
+        });
+        // The rejection memory steers decoding away from lines this user keeps rejecting (also
+        // in the fallback without caches).
+        let steering = adaptation.rejections.steering();
+        let steer = match adaptation.text.vocabulary() {
+            Some(vocabulary) if !steering.is_empty() => Some((steering, vocabulary)),
+            _ => None,
         };
+        let steers = steer.is_some();
+        let adjuster = Adjust { caches, steer };
         let adjuster: &dyn LogitsAdjuster = &adjuster;
-        let adjuster = self.caches.then_some(adjuster);
+        let adjuster = (self.caches || steers).then_some(adjuster);
         let mut output = self
             .inner
             .generate_adjusted(req, adjuster, cancel, on_token)?;
@@ -348,6 +371,10 @@ impl CompletionModel for AdaptedModel<'_> {
         self.inner.token_texts()
     }
 
+    fn forget_reusable_state(&mut self) {
+        self.inner.forget_reusable_state();
+    }
+
     fn info(&self) -> ModelInfo {
         self.inner.info()
     }
@@ -358,6 +385,23 @@ impl CompletionModel for AdaptedModel<'_> {
 
     fn health(&self) -> Option<crate::model::Degradation> {
         self.inner.health()
+    }
+}
+
+/// What adjusts each decoding step: the caches, then the rejection memory's steering.
+struct Adjust<'a> {
+    caches: Option<Caches<'a>>,
+    steer: Option<(rejections::Steering<'a>, &'a Vocabulary)>,
+}
+
+impl LogitsAdjuster for Adjust<'_> {
+    fn adjust(&self, input: &AdjustInput<'_>, logits: &mut [f32]) {
+        if let Some(caches) = &self.caches {
+            caches.adjust(input, logits);
+        }
+        if let Some((steering, vocabulary)) = &self.steer {
+            steering.penalize(input.generated_text, vocabulary, logits);
+        }
     }
 }
 
@@ -435,6 +479,7 @@ mod tests {
             .into_iter()
             .map(|l| match l {
                 Learnt::Text(t) => format!("text {t:?}"),
+                Learnt::Accepted { before, text } => format!("accepted {text:?} after {before:?}"),
                 Learnt::Rejected { before, text } => format!("rejected {text:?} after {before:?}"),
                 Learnt::Reset => "reset".to_string(),
             })
@@ -461,8 +506,8 @@ mod tests {
         assert_eq!(
             learnt(&inbox),
             [
-                "text \"def f(x):\\n    return x * 2\"",
-                "text \"def f(x):\\n    return\"",
+                "accepted \"return x * 2\" after \"def f(x):\\n    \"",
+                "accepted \"return\" after \"def f(x):\\n    \"",
                 "rejected \"pass\" after \"def f(x):\\n    \"",
             ]
         );
@@ -502,6 +547,135 @@ mod tests {
         );
         assert_eq!(texts[0], "cur = ");
         assert!(texts.iter().all(|t| !t.contains("never")));
+    }
+
+    /// Greedy over three tokens: "t) {" is the model's first choice, "this;" its second, then a
+    /// line end. Goes through the adjuster like the engine does.
+    struct Greedy;
+
+    const GREEDY_VOCAB: [&str; 3] = ["t) {", "this;", "\n"];
+
+    impl CompletionModel for Greedy {
+        fn generate(
+            &mut self,
+            req: &GenerateRequest,
+            cancel: &CancelFlag,
+            on_token: &mut dyn FnMut(&str),
+        ) -> Result<GenerateOutput, ModelCallError> {
+            self.generate_adjusted(req, None, cancel, on_token)
+        }
+
+        fn generate_adjusted(
+            &mut self,
+            req: &GenerateRequest,
+            adjuster: Option<&dyn LogitsAdjuster>,
+            _cancel: &CancelFlag,
+            _on_token: &mut dyn FnMut(&str),
+        ) -> Result<GenerateOutput, ModelCallError> {
+            let (mut tokens, mut text) = (Vec::new(), String::new());
+            while tokens.len() < 4 {
+                let mut logits = if tokens.is_empty() {
+                    vec![1.5, 1.0, -5.0]
+                } else {
+                    vec![-5.0, -5.0, 3.0]
+                };
+                if let Some(adjuster) = adjuster {
+                    let input = AdjustInput {
+                        prefix: &req.prefix,
+                        prefix_ids: &[],
+                        generated: &tokens,
+                        generated_text: &text,
+                    };
+                    adjuster.adjust(&input, &mut logits);
+                }
+                let best = (0..3)
+                    .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                    .unwrap();
+                if best == 2 {
+                    break;
+                }
+                tokens.push(best as u32);
+                text.push_str(GREEDY_VOCAB[best]);
+            }
+            Ok(GenerateOutput {
+                completions: vec![crate::model::Completion {
+                    text,
+                    tokens,
+                    finish: crate::model::FinishReason::Stop,
+                }],
+                timings: Default::default(),
+                prompt_tokens: 1,
+                reused_prefix_tokens: 0,
+                prefill_tokens: 1,
+                decoded_tokens: 1,
+            })
+        }
+
+        fn token_texts(&self) -> Option<Vec<String>> {
+            Some(GREEDY_VOCAB.map(String::from).to_vec())
+        }
+
+        fn info(&self) -> ModelInfo {
+            crate::test_model::ScriptedModel::new(&[""]).info()
+        }
+
+        fn count_tokens(&self, text: &str) -> usize {
+            text.len()
+        }
+    }
+
+    fn greedy(adaptation: &Arc<Mutex<Adaptation>>, prefix: &str, caches: bool) -> String {
+        let mut model = Greedy;
+        let mut adapted = if caches {
+            AdaptedModel::new(&mut model, adaptation.clone())
+        } else {
+            AdaptedModel::without_caches(&mut model, adaptation.clone())
+        };
+        let request = GenerateRequest {
+            prefix: prefix.to_string(),
+            suffix: None,
+            max_tokens: 4,
+            sampling: crate::model::Sampling::Greedy,
+            n: 1,
+            stop: vec!["\n".to_string()],
+            time_budget: None,
+        };
+        let output = adapted
+            .generate(&request, &CancelFlag::new(), &mut |_| {})
+            .unwrap();
+        output.completions[0].text.clone()
+    }
+
+    #[test]
+    fn decoding_steers_away_from_a_line_this_user_keeps_rejecting() {
+        let adaptation = Arc::new(Mutex::new(Adaptation::new()));
+        let inbox = adaptation.lock().unwrap().inbox();
+        assert_eq!(greedy(&adaptation, "a(", true), "t) {");
+        let reject = |before: &str| {
+            inbox.push(Learnt::Rejected {
+                before: before.to_string(),
+                text: "t) {".to_string(),
+            })
+        };
+        reject("a(");
+        assert_eq!(
+            greedy(&adaptation, "b(", true),
+            "t) {",
+            "rejected once: kept"
+        );
+        reject("b(");
+        // Rejected twice (elsewhere): the model's next choice comes instead, also without caches
+        // (the fallback).
+        assert_eq!(greedy(&adaptation, "c(", true), "this;");
+        assert_eq!(greedy(&adaptation, "c(", false), "this;");
+        // Accepted as often as rejected: offered again.
+        for _ in 0..2 {
+            inbox.push(Learnt::Accepted {
+                before: "d(".to_string(),
+                text: "t) {".to_string(),
+            });
+        }
+        assert_eq!(greedy(&adaptation, "e(", true), "t) {");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! A char-level cache of the text the user wrote and accepted: the longest recent stretch of the
-//! context (48, 24 or 12 chars) that occurs in the cache is looked up, and what followed each of
+//! context (48, 24, 12 or 8 chars) that occurs in the cache is looked up, and what followed each of
 //! its latest occurrences votes for the longest vocabulary token that starts it. Working on text
 //! rather than token ids makes it immune to the tokenizer splitting the same code differently at
 //! the cursor (a prefix ending in spaces, half a word).
 //!
 //! λ = [`LAMBDA_MAX`] · n / (n + 0.5) · w(len), with `n` the occurrences that voted and
-//! w(48) = 1, w(24) = 0.9, w(12) = 0.7; interpolation as in [`super::ngram::mix`].
+//! w(48) = 1, w(24) = 0.9, w(12) = 0.7, w(8) = 0.5 (the 8-char level, added in session 4, lets
+//! the cache propose where only a short stretch recurs, with less weight: the replay gained on
+//! all three held-out repositories with it); interpolation as in [`super::ngram::mix`].
 
 use std::collections::HashMap;
 
@@ -16,7 +18,7 @@ use super::ngram::mix;
 /// Largest weight of the cache.
 pub const LAMBDA_MAX: f32 = 0.9;
 /// Context lengths tried, longest first, with their weights.
-pub const MATCH_LENGTHS: [(usize, f32); 3] = [(48, 1.0), (24, 0.9), (12, 0.7)];
+pub const MATCH_LENGTHS: [(usize, f32); 4] = [(48, 1.0), (24, 0.9), (12, 0.7), (8, 0.5)];
 /// Latest occurrences that vote.
 pub const MAX_OCCURRENCES: usize = 64;
 /// Bytes kept; past it the oldest half is dropped.
@@ -45,6 +47,16 @@ impl Vocabulary {
             by_text.entry(text).or_insert(id as u32);
         }
         Vocabulary { by_text, longest }
+    }
+
+    /// Ids of the tokens `text` starts with (shortest first).
+    pub fn prefix_tokens<'t>(&'t self, text: &'t str) -> impl Iterator<Item = u32> + 't {
+        text.char_indices()
+            .map(|(i, _)| i)
+            .skip(1)
+            .chain([text.len()])
+            .take(self.longest)
+            .filter_map(|end| self.by_text.get(&text[..end]).copied())
     }
 
     /// The longest token that `text` starts with.
@@ -100,6 +112,11 @@ impl TextCache {
     /// Whether the vocabulary is known.
     pub fn has_vocabulary(&self) -> bool {
         self.vocabulary.is_some()
+    }
+
+    /// The model's vocabulary, once known.
+    pub fn vocabulary(&self) -> Option<&Vocabulary> {
+        self.vocabulary.as_ref()
     }
 
     /// Sets the model's vocabulary (without it the cache predicts nothing).
@@ -249,6 +266,22 @@ mod tests {
             .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
             .unwrap();
         assert_eq!(best, 9, "{logits:?}");
+    }
+
+    #[test]
+    fn a_short_recurring_stretch_predicts_with_less_weight() {
+        let mut cache = TextCache::default();
+        cache.set_vocabulary(vocabulary());
+        cache.add("y = f(a, x):\n    return x\n");
+        // Only the last 8 chars ("x):\n    ") recur: the 8-char level, weight 0.5.
+        let (lambda, next, total) = cache.predict("def g(b, x):\n    ").unwrap();
+        assert_eq!((next, total), (vec![(6, 1)], 1));
+        assert!(
+            (lambda - LAMBDA_MAX * (1.0 / 1.5) * 0.5).abs() < 1e-6,
+            "{lambda}"
+        );
+        // Fewer than 8 chars in common: nothing.
+        assert_eq!(cache.predict("def g(b, z):\n    "), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use crate::completion::CompletionConfig;
 use crate::model::{DevicePreference, ModelSpec};
-use crate::replay::{self, RunReport};
+use crate::replay::{self, PairedLatency, RunReport};
 
 /// Which runs to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,7 +29,8 @@ pub struct ReplayArgs {
     /// Print `{"baseline": {...}, "adapted": {...}}`.
     #[arg(long)]
     pub json: bool,
-    /// Run with adaptation on, off, or both.
+    /// Run with adaptation on, off, or both (interleaved position by position, so both see the
+    /// same machine load; `latency` then compares them).
     #[arg(long, value_enum, default_value = "both")]
     pub adapt: AdaptMode,
     /// Most positions asked per run (spread evenly over the walk).
@@ -65,6 +66,8 @@ struct Output {
     candidate_positions: usize,
     baseline: Option<RunReport>,
     adapted: Option<RunReport>,
+    /// Both runs' latencies measured interleaved (`--adapt both`).
+    latency: Option<PairedLatency>,
 }
 
 /// Runs the replay.
@@ -97,20 +100,21 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         feed_walk: !args.no_walk_feed,
         prime,
     };
-    let baseline = match args.adapt {
-        AdaptMode::Off | AdaptMode::Both => Some(replay::run(
-            model.as_mut(),
-            &walk,
-            &replay::AdaptOptions::default(),
-            &config,
-        )?),
-        AdaptMode::On => None,
-    };
-    let adapted = match args.adapt {
-        AdaptMode::On | AdaptMode::Both => {
-            Some(replay::run(model.as_mut(), &walk, &adapt_options, &config)?)
+    let (baseline, adapted, latency) = match args.adapt {
+        AdaptMode::Both => {
+            let (baseline, adapted, latency) =
+                replay::run_paired(model.as_mut(), &walk, &adapt_options, &config)?;
+            (Some(baseline), Some(adapted), Some(latency))
         }
-        AdaptMode::Off => None,
+        AdaptMode::Off => {
+            let off = replay::AdaptOptions::default();
+            let baseline = replay::run(model.as_mut(), &walk, &off, &config)?;
+            (Some(baseline), None, None)
+        }
+        AdaptMode::On => {
+            let adapted = replay::run(model.as_mut(), &walk, &adapt_options, &config)?;
+            (None, Some(adapted), None)
+        }
     };
     let output = Output {
         repo: args.repo.display().to_string(),
@@ -120,6 +124,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         candidate_positions: walk.candidates,
         baseline,
         adapted,
+        latency,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&output)?);
@@ -153,6 +158,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 r.p95_latency_ms
             );
         }
+    }
+    if let Some(latency) = &output.latency {
+        println!(
+            "latency, interleaved: p95 baseline {:.0} ms, adapted {:.0} ms ({:+.1} %); per-position ratio median {:.3}, p95 {:.3}",
+            latency.baseline_p95_ms,
+            latency.adapted_p95_ms,
+            100.0 * latency.p95_change,
+            latency.median_paired_ratio,
+            latency.p95_paired_ratio
+        );
     }
     Ok(())
 }

@@ -54,6 +54,10 @@ impl CompletionModel for Engine {
         })
     }
 
+    fn forget_reusable_state(&mut self) {
+        self.reset_cache();
+    }
+
     fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
         Some(self.tokenizer().encode(text))
     }

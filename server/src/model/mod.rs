@@ -49,6 +49,10 @@ pub trait CompletionModel: Send {
         None
     }
 
+    /// Forgets state kept to speed up the next call (the engine's reusable prompt keys/values),
+    /// so the next call costs what a first one would (the replay's paired timing). Default: none.
+    fn forget_reusable_state(&mut self) {}
+
     /// What the model is.
     fn info(&self) -> ModelInfo;
 

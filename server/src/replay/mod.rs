@@ -178,52 +178,90 @@ pub struct AdaptOptions {
     pub prime: Vec<String>,
 }
 
-/// Replays `walk` once.
-pub fn run(
-    model: &mut dyn CompletionModel,
-    walk: &Walk,
-    options: &AdaptOptions,
-    config: &CompletionConfig,
-) -> anyhow::Result<RunReport> {
-    let adaptation = Arc::new(Mutex::new(Adaptation::new()));
-    let inbox = adaptation.lock().unwrap_or_else(|p| p.into_inner()).inbox();
-    if options.on {
-        for text in &options.prime {
-            inbox.observe_text(text.clone());
+/// One run's state while the walk goes on: its adaptation (fresh), tallies and latencies.
+struct Runner<'w> {
+    walk: &'w Walk,
+    /// "baseline" or "adapted" (trace lines).
+    label: &'static str,
+    adaptation: Arc<Mutex<Adaptation>>,
+    inbox: crate::adapt::Inbox,
+    sink: AdaptationSink,
+    adapt: bool,
+    feed: bool,
+    report: RunReport,
+    first: Tally,
+    second: Tally,
+    exact: usize,
+    latencies: Vec<f64>,
+    trace: bool,
+    /// Files before `fed_file` were fed to the adaptation.
+    fed_file: usize,
+}
+
+impl<'w> Runner<'w> {
+    fn new(walk: &'w Walk, options: &AdaptOptions, label: &'static str) -> Runner<'w> {
+        let adaptation = Arc::new(Mutex::new(Adaptation::new()));
+        let inbox = adaptation.lock().unwrap_or_else(|p| p.into_inner()).inbox();
+        if options.on {
+            for text in &options.prime {
+                inbox.observe_text(text.clone());
+            }
+        }
+        let sink = AdaptationSink::new(inbox.clone(), Box::new(NoSink), Arc::new(true.into()));
+        Runner {
+            walk,
+            label,
+            adaptation,
+            inbox,
+            sink,
+            adapt: options.on,
+            feed: options.on && options.feed_walk,
+            report: RunReport {
+                positions: walk.positions.len(),
+                ..RunReport::default()
+            },
+            first: Tally::default(),
+            second: Tally::default(),
+            exact: 0,
+            latencies: Vec::new(),
+            // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code.
+            trace: std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some(),
+            fed_file: 0,
         }
     }
-    let adapt = options.on;
-    let feed = options.on && options.feed_walk;
-    let sink = AdaptationSink::new(inbox.clone(), Box::new(NoSink), Arc::new(true.into()));
-    let model_id = model.info().name;
-    let mut report = RunReport {
-        positions: walk.positions.len(),
-        ..RunReport::default()
-    };
-    let (mut first, mut second) = (Tally::default(), Tally::default());
-    let mut exact = 0usize;
-    let mut latencies = Vec::new();
-    // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code to stderr.
-    let trace = std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some();
-    // Files before `fed_file` were fed to the adaptation.
-    let mut fed_file = 0usize;
-    for (index, position) in walk.positions.iter().enumerate() {
+
+    /// Asks at the walk's position `index`; returns the pipeline's time in ms.
+    fn step(
+        &mut self,
+        model: &mut dyn CompletionModel,
+        index: usize,
+        config: &CompletionConfig,
+    ) -> anyhow::Result<f64> {
+        let walk = self.walk;
+        let position = &walk.positions[index];
         let file = &walk.files[position.file];
         // Finished files are fed whole, as the server feeds a closed document; the current
-        // file before the cursor is the prompt's prefix, which the cache searches itself.
-        if feed {
-            while fed_file < position.file {
-                inbox.observe_text(walk.files[fed_file].chars.iter().collect::<String>());
-                fed_file += 1;
+        // file before the cursor is searched by the text cache on each request, as the server
+        // searches the document being edited.
+        if self.feed {
+            while self.fed_file < position.file {
+                let text = walk.files[self.fed_file].chars.iter().collect::<String>();
+                self.inbox.observe_text(text);
+                self.fed_file += 1;
             }
         }
         let prefix: String = file.chars[..position.cursor].iter().collect();
         let target: String = file.chars[position.cursor..].iter().collect();
         let cancel = CancelFlag::new();
+        let adapt = self.adapt;
         let outcome = crate::adapt::fallback::complete(
             model,
-            adapt.then(|| adaptation.clone()),
-            if adapt { vec![prefix.clone()] } else { Vec::new() },
+            adapt.then(|| self.adaptation.clone()),
+            if adapt {
+                vec![prefix.clone()]
+            } else {
+                Vec::new()
+            },
             Trigger::Invoked,
             &cancel,
             |model| {
@@ -239,57 +277,62 @@ pub fn run(
             },
         )
         .map_err(|e| anyhow::anyhow!("{} at char {}: {e}", file.path.display(), position.cursor))?;
-        latencies.push(outcome.timings.total_ms);
+        let latency = outcome.timings.total_ms;
+        self.latencies.push(latency);
         let suggestion = outcome
             .items
             .first()
             .map(|item| item.insert_text.clone())
             .unwrap_or_default();
         let decision = score::decide(&suggestion, &target);
-        if trace {
+        if self.trace {
             let real = target.split('\n').next().unwrap_or("");
             eprintln!(
-                "{}:{} {:?} {decision:?}\n  got  {suggestion:?}\n  real {real:?}",
+                "{}:{} {:?} {decision:?} [{}]\n  got  {suggestion:?}\n  real {real:?}",
                 file.path.display(),
                 position.cursor,
-                position.kind
+                position.kind,
+                self.label,
             );
         }
         let half = if index * 2 < walk.positions.len() {
-            &mut first
+            &mut self.first
         } else {
-            &mut second
+            &mut self.second
         };
         half.positions += 1;
         half.chars += decision.accepted_chars();
         match decision {
             Decision::Accepted { .. } => {
                 half.accepted += 1;
-                report.accepted += 1;
+                self.report.accepted += 1;
             }
-            Decision::Partial { .. } => report.partially_accepted += 1,
-            Decision::Rejected => report.rejected += 1,
+            Decision::Partial { .. } => self.report.partially_accepted += 1,
+            Decision::Rejected => self.report.rejected += 1,
         }
         if score::exact_match(&suggestion, &target) {
-            exact += 1;
+            self.exact += 1;
         }
         if suggestion.is_empty() {
-            continue;
+            return Ok(latency);
         }
-        report.suggestions += 1;
+        self.report.suggestions += 1;
+        if !self.feed {
+            return Ok(latency);
+        }
         // The outcome goes through the normal feedback path.
         let facts = SuggestionFacts {
             language_id: file.language_id.to_string(),
             uri: format!("file:///{}", file.path.display()),
-            model_id: model_id.clone(),
+            model_id: model.info().name,
             trigger_kind: "invoked",
             prompt_tokens: Some(outcome.prompt_tokens),
             text: suggestion.clone(),
             context_before: tail(&file.chars[..position.cursor], EVENT_CONTEXT_CHARS),
             context_after: String::new(),
             from_cache: false,
-            since_request_ms: outcome.timings.total_ms,
-            latency_ms: outcome.timings.total_ms,
+            since_request_ms: latency,
+            latency_ms: latency,
             stages_json: serde_json::to_string(&outcome.timings)?,
         };
         let id = format!("replay-{index}");
@@ -301,40 +344,132 @@ pub fn run(
             Decision::Rejected => FeedbackKind::Rejected,
         };
         for kind in [FeedbackKind::Shown, kind] {
-            let event = FeedbackEvent {
+            self.sink.record(FeedbackEvent {
                 suggestion_id: id.clone(),
                 kind,
                 at_ms: now_ms(),
                 suggestion: Some(facts.clone()),
-            };
-            if feed {
-                sink.record(event);
-            }
+            });
         }
+        Ok(latency)
     }
-    let all = Tally {
-        positions: first.positions + second.positions,
-        accepted: first.accepted + second.accepted,
-        chars: first.chars + second.chars,
-    };
-    report.acceptance_rate = all.rate();
-    report.first_half_acceptance_rate = first.rate();
-    report.second_half_acceptance_rate = second.rate();
-    report.accepted_chars_per_suggestion = all.chars();
-    report.first_half_accepted_chars_per_suggestion = first.chars();
-    report.second_half_accepted_chars_per_suggestion = second.chars();
-    report.exact_match = if report.positions == 0 {
-        0.0
-    } else {
-        exact as f64 / report.positions as f64
-    };
-    latencies.sort_by(f64::total_cmp);
-    report.p50_latency_ms = percentile(&latencies, 0.5);
-    report.p95_latency_ms = percentile(&latencies, 0.95);
-    {
-        let state = adaptation.lock().unwrap_or_else(|p| p.into_inner());
+
+    fn finish(self) -> RunReport {
+        let mut report = self.report;
+        let (first, second) = (self.first, self.second);
+        let all = Tally {
+            positions: first.positions + second.positions,
+            accepted: first.accepted + second.accepted,
+            chars: first.chars + second.chars,
+        };
+        report.acceptance_rate = all.rate();
+        report.first_half_acceptance_rate = first.rate();
+        report.second_half_acceptance_rate = second.rate();
+        report.accepted_chars_per_suggestion = all.chars();
+        report.first_half_accepted_chars_per_suggestion = first.chars();
+        report.second_half_accepted_chars_per_suggestion = second.chars();
+        report.exact_match = if report.positions == 0 {
+            0.0
+        } else {
+            self.exact as f64 / report.positions as f64
+        };
+        let mut latencies = self.latencies;
+        latencies.sort_by(f64::total_cmp);
+        report.p50_latency_ms = percentile(&latencies, 0.5);
+        report.p95_latency_ms = percentile(&latencies, 0.95);
+        let state = self.adaptation.lock().unwrap_or_else(|p| p.into_inner());
         report.cache_tokens = state.cache().tokens_seen();
         report.cache_chars = state.text_cache().len();
+        report
     }
-    Ok(report)
+}
+
+/// Replays `walk` once.
+pub fn run(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    options: &AdaptOptions,
+    config: &CompletionConfig,
+) -> anyhow::Result<RunReport> {
+    let mut runner = Runner::new(
+        walk,
+        options,
+        if options.on { "adapted" } else { "baseline" },
+    );
+    for index in 0..walk.positions.len() {
+        runner.step(model, index, config)?;
+    }
+    Ok(runner.finish())
+}
+
+/// Latencies of the baseline and the adapted run measured position by position in one process
+/// (see [`run_paired`]), so both see the same machine load.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PairedLatency {
+    /// Positions measured (both runs at each).
+    pub positions: usize,
+    /// How the runs were ordered at each position.
+    pub order: &'static str,
+    /// Baseline p50 / p95, ms.
+    pub baseline_p50_ms: f64,
+    /// Baseline p95, ms.
+    pub baseline_p95_ms: f64,
+    /// Adapted p50, ms.
+    pub adapted_p50_ms: f64,
+    /// Adapted p95, ms.
+    pub adapted_p95_ms: f64,
+    /// adapted p95 / baseline p95 − 1.
+    pub p95_change: f64,
+    /// Median over positions of adapted / baseline time at that position.
+    pub median_paired_ratio: f64,
+    /// 95th percentile of the same per-position ratios.
+    pub p95_paired_ratio: f64,
+}
+
+/// Replays `walk` without and with adaptation interleaved: at each position both runs ask, in
+/// alternating order (baseline first at even positions), each after the model forgot its
+/// reusable prompt state (so neither reuses the other's prefill). Machine load then falls on both
+/// alike; the accept figures are the same as two separate runs'.
+pub fn run_paired(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    adapted: &AdaptOptions,
+    config: &CompletionConfig,
+) -> anyhow::Result<(RunReport, RunReport, PairedLatency)> {
+    let mut base = Runner::new(walk, &AdaptOptions::default(), "baseline");
+    let mut adapt = Runner::new(walk, adapted, "adapted");
+    let mut ratios = Vec::new();
+    for index in 0..walk.positions.len() {
+        let mut times = [0.0; 2];
+        for turn in 0..2 {
+            let adapted_turn = (index + turn) % 2 == 1;
+            model.forget_reusable_state();
+            if adapted_turn {
+                times[1] = adapt.step(model, index, config)?;
+            } else {
+                times[0] = base.step(model, index, config)?;
+            }
+        }
+        if times[0] > 0.0 {
+            ratios.push(times[1] / times[0]);
+        }
+    }
+    let (base, adapt) = (base.finish(), adapt.finish());
+    ratios.sort_by(f64::total_cmp);
+    let latency = PairedLatency {
+        positions: walk.positions.len(),
+        order: "interleaved per position, alternating which run goes first",
+        baseline_p50_ms: base.p50_latency_ms,
+        baseline_p95_ms: base.p95_latency_ms,
+        adapted_p50_ms: adapt.p50_latency_ms,
+        adapted_p95_ms: adapt.p95_latency_ms,
+        p95_change: if base.p95_latency_ms > 0.0 {
+            adapt.p95_latency_ms / base.p95_latency_ms - 1.0
+        } else {
+            0.0
+        },
+        median_paired_ratio: percentile(&ratios, 0.5),
+        p95_paired_ratio: percentile(&ratios, 0.95),
+    };
+    Ok((base, adapt, latency))
 }
