@@ -638,6 +638,7 @@ mod tests {
             sampling: crate::model::Sampling::Greedy,
             n: 1,
             stop: vec!["\n".to_string()],
+            max_lines: None,
             time_budget: None,
         };
         let output = adapted
