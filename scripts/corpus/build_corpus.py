@@ -449,6 +449,7 @@ DEBIAN_LICENCES = {
     "expat": "MIT", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause",
     "apache-2.0": "Apache-2.0", "apache-2": "Apache-2.0", "isc": "ISC", "zlib": "Zlib",
     "cc0-1.0": "CC0-1.0", "cc0": "CC0-1.0", "unlicense": "Unlicense", "0bsd": "0BSD", "bsl-1.0": "BSL-1.0",
+    "go": "BSD-3-Clause",  # the Go project's licence is BSD-3-Clause
 }
 
 
@@ -456,7 +457,9 @@ def debian_copyright_licence(text):
     """The licence of a Debian package's upstream files from its machine-readable
     `debian/copyright`: every `Files:` paragraph except `debian/*` must name a permissive licence
     (an `or` needs one permissive alternative); their licences joined with ` AND `. '' when the
-    file is not machine-readable or names a copyleft licence."""
+    file is not machine-readable or names a copyleft licence. Paragraphs only about files the
+    reader skips (`testdata/`, `_test.go`, `debian/`) do not count; `BSD-3-clause~Google`
+    style variants count as their base licence."""
     licences = []
     for paragraph in re.split(r"\n\s*\n", text):
         files = re.search(r"^Files:\s*(.+(?:\n[ \t]+.+)*)", paragraph, re.MULTILINE)
@@ -464,11 +467,11 @@ def debian_copyright_licence(text):
         if not files or not lic:
             continue
         patterns = files.group(1).split()
-        if all(p.startswith("debian/") for p in patterns):
+        if all(p.startswith("debian/") or "testdata/" in p or p.endswith("_test.go") for p in patterns):
             continue
         alternatives = []
         for alt in re.split(r"\s+or\s+", lic.group(1).strip(), flags=re.IGNORECASE):
-            parts = [DEBIAN_LICENCES.get(p.strip().lower()) or p.strip()
+            parts = [DEBIAN_LICENCES.get(p.strip().split("~")[0].lower()) or p.strip()
                      for p in re.split(r"\s+and\s+", alt, flags=re.IGNORECASE)]
             alternatives.append(" AND ".join(parts))
         expr = " OR ".join(alternatives)

@@ -197,6 +197,10 @@ class DebianGoSources(unittest.TestCase):
         mixed = self.COPYRIGHT.format(lic="Expat") + "\nFiles: vendor/x/*\nCopyright: C\nLicense: GPL-3+\n"
         self.assertEqual(bc.debian_copyright_licence(mixed), "")
         self.assertEqual(bc.debian_copyright_licence("This package was debianized by someone.\nIt is GPL.\n"), "")
+        skipped_files = (self.COPYRIGHT.format(lic="BSD-3-clause~Google")
+                         + "\nFiles: testdata/book.txt\nCopyright: none\nLicense: public-domain\n"
+                         + "\nFiles: json.go\nCopyright: Go\nLicense: Go\n")
+        self.assertEqual(bc.debian_copyright_licence(skipped_files), "BSD-3-Clause")
 
     def test_reads_unpacked_packages(self):
         import tempfile, types
