@@ -34,8 +34,10 @@ DEVICE="${DEVICE:-gpu}"
 mkdir -p "$OUT"
 log() { echo "[train-gpu $(( $(date +%s) - T0 ))s] $*"; }
 
-if ls .gl/*.deb "$BUNDLE"/gl/*.deb >/dev/null 2>&1 && ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb "$BUNDLE"/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+# The Vulkan loader from .gl/ (v1 bundle) or $BUNDLE/gl/, installed only for a GPU run.
+debs="$(ls .gl/*.deb "$BUNDLE"/gl/*.deb 2>/dev/null || true)"
+if [ "$DEVICE" = gpu ] && [ -n "$debs" ] && ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in $debs; do dpkg -x "$f" /; done
   ldconfig
 fi
 for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
@@ -46,7 +48,8 @@ log "vulkan driver: ${VK_DRIVER_FILES:-none found}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 nproc
 
-BIN=/tmp/ghostline-train
+WORK="$(mktemp -d /tmp/train-gpu.XXXXXX)"   # binary, configs and export: nothing shared in /tmp is overwritten
+BIN="$WORK/ghostline-train"
 xz -dc "$BUNDLE/ghostline-train.xz" > "$BIN" && chmod +x "$BIN" || { log "no trainer binary"; exit 1; }
 mkdir -p "$DATA_DIR" "$CORPUS_DIR"
 xz -dc "$BUNDLE/heldout.jsonl.xz" > "$CORPUS_DIR/heldout.jsonl"
@@ -86,18 +89,18 @@ EOF
   log "trainer exited with $?"
 }
 
-train_until_deadline /tmp/run-config.json "$DEVICE"
+train_until_deadline "$WORK/run-config.json" "$DEVICE"
 grep -E "training on|parameters|time budget|eval at|checkpoint at|done:|rror|panick" "$OUT/train.log" | tail -40
 if [ ! -f "$RUN/checkpoint/model.bpk" ]; then
   # No usable adapter (or the wgpu path failed early): train on the CPU cores for what is left.
   log "no GPU checkpoint; falling back to the CPU (flex)"
   unset TRAIN_BUDGET
-  train_until_deadline /tmp/run-config-cpu.json cpu
+  train_until_deadline "$WORK/run-config-cpu.json" cpu
   [ -f "$RUN/checkpoint/model.bpk" ] || { log "no checkpoint at all"; exit 1; }
 fi
-"$BIN" export --run "$RUN" --out /tmp/model --dtype f32 >> "$OUT/train.log" 2>&1 || { log "export failed"; exit 1; }
+"$BIN" export --run "$RUN" --out "$WORK/model" --dtype f32 >> "$OUT/train.log" 2>&1 || { log "export failed"; exit 1; }
 tar -C "$RUN" -cf "$OUT/run.tar" run_config.json checkpoint/state.json evals.json loss.svg
 cp "$DATA_DIR/train.json" "$OUT/train-data.json" 2>/dev/null
-tar -C /tmp -cf - model | split -b 15M - "$OUT/model.tar.part-"
+tar -C "$WORK" -cf - model | split -b 15M - "$OUT/model.tar.part-"
 ls -la "$OUT"
 log "done"
