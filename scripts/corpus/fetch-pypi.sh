@@ -9,10 +9,10 @@ DEST="$1"
 LIST="$(cd "$(dirname "$0")" && pwd)/pypi-packages.txt"
 mkdir -p "$DEST"
 cd "$DEST"
-have() {  # a downloaded file for this project name (PEP 503-normalised comparison)
+have() {  # a downloaded file for this project name (names compared PEP 503-normalised)
   local norm
-  norm="$(echo "$1" | tr 'A-Z-.' 'a-z__')"
-  ls | tr 'A-Z-.' 'a-z__' | grep -q "^${norm}-[0-9]"
+  norm="$(echo "$1" | tr 'A-Z.-' 'a-z__')"
+  ls | sed 's/-[0-9].*//' | tr 'A-Z.-' 'a-z__' | grep -qx "$norm"
 }
 grep -v '^#' "$LIST" | while read -r name; do
   [ -n "$name" ] || continue
