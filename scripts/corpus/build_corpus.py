@@ -449,8 +449,18 @@ DEBIAN_LICENCES = {
     "expat": "MIT", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause",
     "apache-2.0": "Apache-2.0", "apache-2": "Apache-2.0", "isc": "ISC", "zlib": "Zlib",
     "cc0-1.0": "CC0-1.0", "cc0": "CC0-1.0", "unlicense": "Unlicense", "0bsd": "0BSD", "bsl-1.0": "BSL-1.0",
-    "go": "BSD-3-Clause",  # the Go project's licence is BSD-3-Clause
+    "go": "BSD-3-Clause", "bsd-3-clause-go": "BSD-3-Clause", "bsd-3": "BSD-3-Clause",  # Go's licence is BSD-3-Clause
 }
+GO_SKIPPED_DIRS = ("testdata", "vendor", "examples", "example", "_examples")
+
+
+def covers_read_go_files(pattern):
+    """Whether a debian/copyright `Files:` pattern can match a .go file that `go_deb_sources`
+    reads (not a test, not under a skipped directory, not debian/)."""
+    parts = pattern.split("/")
+    if parts[0] == "debian" or any(p in GO_SKIPPED_DIRS for p in parts[:-1]) or pattern.endswith("_test.go"):
+        return False
+    return parts[-1].endswith("*") or parts[-1].endswith(".go")
 
 
 def debian_copyright_licence(text):
@@ -458,8 +468,9 @@ def debian_copyright_licence(text):
     `debian/copyright`: every `Files:` paragraph except `debian/*` must name a permissive licence
     (an `or` needs one permissive alternative); their licences joined with ` AND `. '' when the
     file is not machine-readable or names a copyleft licence. Paragraphs only about files the
-    reader skips (`testdata/`, `_test.go`, `debian/`) do not count; `BSD-3-clause~Google`
-    style variants count as their base licence."""
+    reader never reads (not .go, tests, `testdata/`, examples, `debian/`: see
+    `covers_read_go_files`) do not count; `BSD-3-clause~Google` style variants count as their base
+    licence."""
     licences = []
     for paragraph in re.split(r"\n\s*\n", text):
         files = re.search(r"^Files:\s*(.+(?:\n[ \t]+.+)*)", paragraph, re.MULTILINE)
@@ -467,7 +478,7 @@ def debian_copyright_licence(text):
         if not files or not lic:
             continue
         patterns = files.group(1).split()
-        if all(p.startswith("debian/") or "testdata/" in p or p.endswith("_test.go") for p in patterns):
+        if not any(covers_read_go_files(p) for p in patterns):
             continue
         alternatives = []
         for alt in re.split(r"\s+or\s+", lic.group(1).strip(), flags=re.IGNORECASE):
@@ -501,7 +512,7 @@ def go_deb_sources(go_deb_dir, args, manifest):
         src = pkg_dir / "usr/share/gocode/src"
         paths = []
         for dirpath, dirnames, filenames in os.walk(src):
-            dirnames[:] = sorted(d for d in dirnames if d not in ("testdata", "vendor", "examples", "example", "_examples")
+            dirnames[:] = sorted(d for d in dirnames if d not in GO_SKIPPED_DIRS
                                  and not os.path.islink(os.path.join(dirpath, d)))
             paths += [Path(dirpath) / f for f in sorted(filenames) if f.endswith(".go") and not f.endswith("_test.go")
                       and not os.path.islink(os.path.join(dirpath, f))]

@@ -194,13 +194,18 @@ class DebianGoSources(unittest.TestCase):
         self.assertEqual(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="BSD-3-clause")), "BSD-3-Clause")
         self.assertTrue(bc.licence_is_permissive(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="Apache-2.0 or GPL-2+"))))
         self.assertEqual(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="MPL-2.0")), "")
-        mixed = self.COPYRIGHT.format(lic="Expat") + "\nFiles: vendor/x/*\nCopyright: C\nLicense: GPL-3+\n"
+        mixed = self.COPYRIGHT.format(lic="Expat") + "\nFiles: internal/x/*\nCopyright: C\nLicense: GPL-3+\n"
         self.assertEqual(bc.debian_copyright_licence(mixed), "")
         self.assertEqual(bc.debian_copyright_licence("This package was debianized by someone.\nIt is GPL.\n"), "")
         skipped_files = (self.COPYRIGHT.format(lic="BSD-3-clause~Google")
                          + "\nFiles: testdata/book.txt\nCopyright: none\nLicense: public-domain\n"
                          + "\nFiles: json.go\nCopyright: Go\nLicense: Go\n")
         self.assertEqual(bc.debian_copyright_licence(skipped_files), "BSD-3-Clause")
+        not_code = (self.COPYRIGHT.format(lic="Expat") + "\nFiles: README.md scripts/x.js DCO\nCopyright: C\nLicense: CC-BY-SA-4.0\n"
+                    + "\nFiles: example/a/a.go\nCopyright: C\nLicense: WTFPL\n")
+        self.assertEqual(bc.debian_copyright_licence(not_code), "MIT")
+        code = self.COPYRIGHT.format(lic="Expat") + "\nFiles: levenshtein.go\nCopyright: C\nLicense: CC-BY-SA-3.0\n"
+        self.assertEqual(bc.debian_copyright_licence(code), "")
 
     def test_reads_unpacked_packages(self):
         import tempfile, types
