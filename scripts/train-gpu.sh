@@ -49,6 +49,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>
 nproc
 
 WORK="$(mktemp -d /tmp/train-gpu.XXXXXX)"   # binary, configs and export: nothing shared in /tmp is overwritten
+trap 'rm -rf "$WORK"' EXIT
 BIN="$WORK/ghostline-train"
 xz -dc "$BUNDLE/ghostline-train.xz" > "$BIN" && chmod +x "$BIN" || { log "no trainer binary"; exit 1; }
 mkdir -p "$DATA_DIR" "$CORPUS_DIR"
@@ -61,7 +62,7 @@ if [ -f "$BUNDLE/train.tokens.xz" ]; then
 else
   xz -T0 -dc "$BUNDLE/train.jsonl.xz" > "$CORPUS_DIR/train.jsonl"
   "$BIN" prepare --corpus "$CORPUS_DIR" --tokenizer "$DATA_DIR/tokenizer.json" --out "$DATA_DIR" \
-    --max-train-bytes 1000000000 >> "$OUT/train.log" 2>&1 || { log "prepare failed"; exit 1; }
+    --max-train-bytes "${MAX_TRAIN_BYTES:-115000000}" >> "$OUT/train.log" 2>&1 || { log "prepare failed"; exit 1; }
 fi
 log "data ready: $(stat -c %s "$DATA_DIR/train.tokens") bytes of training tokens"
 
