@@ -19,7 +19,7 @@ if [ "${CORPUS:-v1}" = v2 ]; then
     --pypi "$EXTRA/pypi" --go-deb "$EXTRA/go-deb" --npm "$EXTRA/npm-v2" \
     --shipped-corpus data/corpus/train.jsonl --shipped-corpus data/corpus/heldout.jsonl \
     --shipped-sources data/train-sources.tsv \
-    --python-repeat 1 --mix "${MIX:-python=0.34,rust=0.28,go=0.18,js=0.20}" \
+    --python-repeat 1 --mix "${MIX:-python=0.363,rust=0.291,go=0.16,js=0.186}" \
     --out data/corpus-v2 --manifest data/manifest-v2.tsv --sources-list data/train-sources-v2.tsv \
     "${EXCLUDE[@]}" "$@"
   exit 0
