@@ -285,6 +285,309 @@ def npm_sources(npm_dir, args, manifest):
         yield ("npm", name, version, lic), docs
 
 
+# PyPI "License ::" trove classifiers -> SPDX (anything else, GPL/LGPL/MPL/AGPL included, is not
+# permissive for this corpus).
+TROVE_LICENCES = {
+    "MIT License": "MIT", "MIT No Attribution License (MIT-0)": "MIT-0", "BSD License": "BSD-3-Clause",
+    "Apache Software License": "Apache-2.0", "ISC License (ISCL)": "ISC",
+    "Python Software Foundation License": "PSF-2.0", "The Unlicense (Unlicense)": "Unlicense",
+    "zlib/libpng License": "Zlib", "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
+    "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication": "CC0-1.0",
+}
+# Free-text `License:` values (and the first lines of LICENSE files) -> SPDX; first match wins.
+# Copyleft words are checked first so that "BSD or GPL" style text is never taken as BSD alone.
+LICENCE_TEXT_PATTERNS = [
+    (r"\b(L?GPL|AGPL|GNU (Lesser |Library |Affero )?General Public|Mozilla Public|MPL|EUPL|CDDL|EPL|Eclipse Public)", None),
+    (r"^\s*(MIT|Expat)( License)?\s*$|\bMIT License\b|Permission is hereby granted, free of charge", "MIT"),
+    (r"^\s*Apache([- ]2(\.0)?| License,? (Version )?2\.0| Software License)?\s*$|Apache License,?\s+Version 2\.0", "Apache-2.0"),
+    (r"^\s*(new |modified |revised |simplified |3-clause |2-clause )?BSD([- ]?[23]-Clause)?( License)?\s*$|Redistribution and use in source and binary forms", "BSD-3-Clause"),
+    (r"^\s*ISC( License)?\s*$|Permission to use, copy, modify, and/?or distribute this software for any", "ISC"),
+    (r"^\s*(PSF|PSFL|Python Software Foundation)( License)?( 2\.0)?\s*$", "PSF-2.0"),
+    (r"^\s*(Unlicense|The Unlicense)\s*$|This is free and unencumbered software released into the public domain", "Unlicense"),
+]
+
+
+def licence_from_text(text):
+    """SPDX id for a short `License:` value or the start of a LICENSE file; None when unknown or
+    copyleft (checked first: a text naming the GPL is never read as permissive)."""
+    if not text or not text.strip():
+        return None
+    head = "\n".join(text.strip().splitlines()[:20])
+    for pattern, spdx in LICENCE_TEXT_PATTERNS:
+        if re.search(pattern, head, re.IGNORECASE | re.MULTILINE):
+            return spdx
+    return None
+
+
+def pypi_licence(metadata_text, licence_files=()):
+    """The licence of a PyPI distribution from its METADATA/PKG-INFO text (and LICENSE file texts):
+    `License-Expression` (SPDX) if given; else the `License ::` classifiers, all of which must be
+    permissive; else the `License:` field; else the LICENSE file. Returns (spdx or '', how)."""
+    import email.parser
+    meta = email.parser.Parser().parsestr(metadata_text, headersonly=True)
+    expression = (meta.get("License-Expression") or "").strip()
+    if expression:
+        return expression, "License-Expression"
+    trove = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    trove = [t for t in trove if t not in ("OSI Approved", "DFSG approved")]
+    if trove:
+        mapped = [TROVE_LICENCES.get(t) for t in trove]
+        if all(mapped):
+            return " AND ".join(sorted(set(mapped))), "classifier"
+        return "; ".join(trove), "classifier"
+    field = licence_from_text(meta.get("License") or "")
+    if field:
+        return field, "License field"
+    for text in licence_files:
+        found = licence_from_text(text)
+        if found:
+            return found, "LICENSE file"
+    return (meta.get("License") or "").strip().splitlines()[0][:60] if (meta.get("License") or "").strip() else "", "unknown"
+
+
+# Directories of a Python distribution that are not the library's own code.
+PY_SKIP_DIRS = {"tests", "test", "testing", "docs", "doc", "examples", "example",
+                "vendored", "_vendor", "vendor", "third_party", "benchmarks", "bench", "__pycache__",
+                "site-packages", "scripts", "tools", "ci", "fixtures", "testdata"}
+PY_SKIP_FILES = re.compile(r"(^test_.*|.*_test|^conftest|^setup|^noxfile|^tasks|.*_pb2(_grpc)?)\.py$")
+
+
+def pypi_python_files(names, sdist=False):
+    """The library .py files among an archive's member names (sdist members without their
+    `name-version/` top directory): no tests/docs/vendored directories (nor an sdist's top-level
+    build/ and dist/), no test modules, setup scripts or generated protobuf modules, nothing inside
+    `*.dist-info`/`*.egg-info`."""
+    kept = []
+    for name in names:
+        parts = name.split("/")
+        if not name.endswith(".py") or PY_SKIP_FILES.match(parts[-1]):
+            continue
+        if sdist and parts[0] in ("build", "dist"):
+            continue
+        if any(p in PY_SKIP_DIRS or p.endswith((".dist-info", ".egg-info", ".data")) for p in parts[:-1]):
+            continue
+        kept.append(name)
+    return sorted(kept)
+
+
+def canonical_name(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pypi_sources(pypi_dir, args, manifest):
+    """Downloaded PyPI distributions (`pip download`): a wheel (`.whl`) or an sdist (`.tar.gz`,
+    `.zip`) per project, wheel preferred. Licence from METADATA/PKG-INFO (see `pypi_licence`), only
+    permissive ones kept; library .py files only (see `pypi_python_files`)."""
+    import tarfile
+    import zipfile
+    chosen = {}
+    for path in sorted(Path(pypi_dir).iterdir()):
+        m = re.match(r"^(.+?)-(\d[^-]*?)(-.*\.whl|\.tar\.gz|\.zip)$", path.name)
+        if not m:
+            continue
+        key = canonical_name(m.group(1))
+        if key not in chosen or path.name.endswith(".whl"):
+            chosen[key] = path
+    for key, path in sorted(chosen.items()):
+        try:
+            if path.name.endswith(".tar.gz"):
+                archive = tarfile.open(path)
+                members = {m.name: m for m in archive.getmembers() if m.isfile()}
+                read = lambda n: archive.extractfile(members[n]).read()
+                sizes = {n: m.size for n, m in members.items()}
+            else:
+                archive = zipfile.ZipFile(path)
+                infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
+                read = lambda n: archive.read(n)
+                sizes = {n: i.file_size for n, i in infos.items()}
+            names = sorted(sizes)
+            if path.name.endswith(".whl"):
+                meta_name = next(n for n in names if re.match(r"^[^/]+\.dist-info/METADATA$", n))
+                strip = ""
+            else:
+                meta_name = min((n for n in names if n.count("/") == 1 and n.endswith("/PKG-INFO")), key=len)
+                strip = meta_name.split("/")[0] + "/"
+            metadata = read(meta_name).decode("utf-8", "replace")
+            licence_files = [read(n).decode("utf-8", "replace")[:4000] for n in names
+                             if re.search(r"(^|/)(LICEN[CS]E|COPYING)[^/]*$", n, re.IGNORECASE)
+                             and n.count("/") <= 3][:3]
+            lic, how = pypi_licence(metadata, licence_files)
+            import email.parser
+            meta = email.parser.Parser().parsestr(metadata, headersonly=True)
+            name, version = meta.get("Name", key), meta.get("Version", "")
+            if not licence_is_permissive(lic):
+                manifest.append(("pypi", name, version, f"{lic or 'none'} ({how})", "skipped:licence", 0, 0))
+                continue
+            rel_names = [n[len(strip):] for n in names if n.startswith(strip)]
+            files = pypi_python_files(rel_names, sdist=not path.name.endswith(".whl"))
+            if not path.name.endswith(".whl"):  # an sdist with src/ layout: the package is there
+                files = [n for n in files if n.startswith("src/")] or files
+            docs, total = [], 0
+            for rel in files:
+                size = sizes[strip + rel]
+                if size > args.max_file_bytes or size < 64:
+                    continue
+                try:
+                    text = read(strip + rel).decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if is_generated_or_minified(text) or mentions_benchmark(text):
+                    continue
+                if total + len(text) > args.max_group_bytes:
+                    break
+                total += len(text)
+                docs.append({"lang": "python", "group": "pypi:" + canonical_name(name),
+                             "path": f"{name}-{version}/{rel}", "text": text})
+        except (tarfile.TarError, zipfile.BadZipFile, StopIteration, ValueError, KeyError, OSError) as err:
+            manifest.append(("pypi", path.name, "", "", f"skipped:unreadable ({type(err).__name__})", 0, 0))
+            continue
+        yield ("pypi", canonical_name(name), version, f"{lic} [{how}]"), docs
+
+
+# Debian copyright-format licence short names -> SPDX.
+DEBIAN_LICENCES = {
+    "expat": "MIT", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause", "bsd-3-clause": "BSD-3-Clause",
+    "apache-2.0": "Apache-2.0", "apache-2": "Apache-2.0", "isc": "ISC", "zlib": "Zlib",
+    "cc0-1.0": "CC0-1.0", "cc0": "CC0-1.0", "unlicense": "Unlicense", "0bsd": "0BSD", "bsl-1.0": "BSL-1.0",
+    "go": "BSD-3-Clause", "bsd-3-clause-go": "BSD-3-Clause", "bsd-3": "BSD-3-Clause",  # Go's licence is BSD-3-Clause
+}
+GO_SKIPPED_DIRS = ("testdata", "vendor", "examples", "example", "_examples")
+
+
+def covers_read_go_files(pattern):
+    """Whether a debian/copyright `Files:` pattern can match a .go file that `go_deb_sources`
+    reads (not a test, not under a skipped directory, not debian/)."""
+    parts = pattern.split("/")
+    if parts[0] == "debian" or any(p in GO_SKIPPED_DIRS for p in parts[:-1]) or pattern.endswith("_test.go"):
+        return False
+    return parts[-1].endswith("*") or parts[-1].endswith(".go")
+
+
+def debian_copyright_licence(text):
+    """The licence of a Debian package's upstream files from its machine-readable
+    `debian/copyright`: every `Files:` paragraph except `debian/*` must name a permissive licence
+    (an `or` needs one permissive alternative); their licences joined with ` AND `. '' when the
+    file is not machine-readable or names a copyleft licence. Paragraphs only about files the
+    reader never reads (not .go, tests, `testdata/`, examples, `debian/`: see
+    `covers_read_go_files`) do not count; `BSD-3-clause~Google` style variants count as their base
+    licence."""
+    licences = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        files = re.search(r"^Files:\s*(.+(?:\n[ \t]+.+)*)", paragraph, re.MULTILINE)
+        lic = re.search(r"^License:\s*(\S.*)$", paragraph, re.MULTILINE)
+        if not files or not lic:
+            continue
+        patterns = files.group(1).split()
+        if not any(covers_read_go_files(p) for p in patterns):
+            continue
+        alternatives = []
+        for alt in re.split(r"\s+or\s+", lic.group(1).strip(), flags=re.IGNORECASE):
+            parts = [DEBIAN_LICENCES.get(p.strip().split("~")[0].lower()) or p.strip()
+                     for p in re.split(r"\s+and\s+", alt, flags=re.IGNORECASE)]
+            alternatives.append(" AND ".join(parts))
+        expr = " OR ".join(alternatives)
+        if not licence_is_permissive(expr):
+            return ""
+        licences.append(expr if len(alternatives) == 1 else f"({expr})")
+    return " AND ".join(sorted(set(licences)))
+
+
+def go_deb_sources(go_deb_dir, args, manifest):
+    """Debian `golang-*-dev` packages unpacked by fetch-extra.sh into `x/PACKAGE/` (Go source under
+    `usr/share/gocode/src/IMPORT/PATH`), one group per package named by its import path. Licence
+    from `usr/share/doc/PACKAGE/copyright` (see `debian_copyright_licence`); tests, testdata,
+    examples, vendored and generated files skipped; symlinks not followed."""
+    root = Path(go_deb_dir) / "x"
+    versions = {}
+    for deb in Path(go_deb_dir).glob("*.deb"):
+        package, version = deb.name.split("_")[:2]
+        versions[package] = version
+    for pkg_dir in sorted(root.iterdir()) if root.is_dir() else []:
+        package, version = pkg_dir.name, versions.get(pkg_dir.name, "")
+        copyright_file = pkg_dir / "usr/share/doc" / package / "copyright"
+        try:
+            lic = debian_copyright_licence(copyright_file.read_text(errors="replace"))
+        except OSError:
+            lic = ""
+        src = pkg_dir / "usr/share/gocode/src"
+        paths = []
+        for dirpath, dirnames, filenames in os.walk(src):
+            dirnames[:] = sorted(d for d in dirnames if d not in GO_SKIPPED_DIRS
+                                 and not os.path.islink(os.path.join(dirpath, d)))
+            paths += [Path(dirpath) / f for f in sorted(filenames) if f.endswith(".go") and not f.endswith("_test.go")
+                      and not os.path.islink(os.path.join(dirpath, f))]
+        import_path = os.path.commonpath([str(p.parent.relative_to(src)) for p in paths]) if paths else package
+        if not licence_is_permissive(lic):
+            manifest.append(("debian-go", import_path, version, f"{lic or 'not permissive'} ({package})", "skipped:licence", 0, 0))
+            continue
+        docs = group_documents(paths, args, lambda path, text: None
+                               if "Code generated" in text[:400] and "DO NOT EDIT" in text[:400]
+                               else {"lang": "go", "group": "go:" + import_path,
+                                     "path": path.relative_to(src).as_posix(), "text": text})
+        yield ("debian-go", import_path, version, lic), docs
+
+
+def read_sources_list(path):
+    """Group names (first column) of a train-sources.tsv; empty set without a path."""
+    if not path:
+        return set()
+    return {line.split("\t")[0] for line in Path(path).read_text().splitlines() if line.strip()}
+
+
+def read_jsonl_documents(paths):
+    """Documents of earlier corpora, marked `shipped` (they seed the dedupe and are never emitted)."""
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                doc = json.loads(line)
+                yield {"text": doc["text"], "group": doc.get("group", ""), "lang": doc.get("lang", ""),
+                       "path": doc.get("path", ""), "shipped": True}
+
+
+def mix_language(lang):
+    return "js" if lang in ("javascript", "typescript") else lang
+
+
+def language_bytes(docs):
+    out = {}
+    for d in docs:
+        out[mix_language(d["lang"])] = out.get(mix_language(d["lang"]), 0) + len(d["text"].encode())
+    return out
+
+
+def parse_mix(text):
+    mix = {}
+    for part in text.split(","):
+        lang, share = part.split("=")
+        mix[lang.strip()] = float(share)
+    total = sum(mix.values())
+    return {lang: share / total for lang, share in mix.items()}
+
+
+def balance_mix(train, mix):
+    """Leaves out whole packages (groups) of over-represented languages so that the training bytes
+    follow `mix` (shares per language, see `mix_language`): the scarcest language relative to its
+    share sets the total, and each language keeps its groups, in a fixed hash order, up to its share
+    of that total. Languages not in `mix` are dropped. Returns (kept documents, left-out groups)."""
+    have = language_bytes(train)
+    total = min(have.get(lang, 0) / share for lang, share in mix.items() if share > 0)
+    groups = {}
+    for d in train:
+        g = groups.setdefault(d["group"], [mix_language(d["lang"]), 0])
+        g[1] += len(d["text"].encode())
+    order = sorted(groups, key=lambda g: hashlib.sha256(("mix:" + g).encode()).hexdigest())
+    budget = {lang: share * total for lang, share in mix.items()}
+    used, keep, left_out = {}, set(), []
+    for g in order:
+        lang, nbytes = groups[g]
+        if lang in budget and (used.get(lang, 0) + nbytes <= budget[lang] * 1.02 or used.get(lang, 0) == 0):
+            used[lang] = used.get(lang, 0) + nbytes
+            keep.add(g)
+        else:
+            left_out.append(g)
+    return [d for d in train if d["group"] in keep], sorted(left_out)
+
+
 def devset_packages(devset_dir):
     """Package names (`name` of `name-version/...` paths) used by the dev set: never trained on."""
     names = set()
@@ -296,13 +599,15 @@ def devset_packages(devset_dir):
             first = task_path.split("/")[0]
             if first:
                 names.add(re.sub(r"-[0-9][0-9A-Za-z.+-]*$", "", first))
+            if "." in first:  # a Go import path (host/owner/repo): the repository is the package
+                names.add("/".join(task_path.split("/")[:3]))
     return names
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--registry", required=True)
-    ap.add_argument("--python-stdlib", required=True)
+    ap.add_argument("--registry", default=None, help="cargo registry source directory (.../registry/src/NAME)")
+    ap.add_argument("--python-stdlib", default=None)
     ap.add_argument("--out", default="data/corpus")
     ap.add_argument("--manifest", default="data/manifest.tsv")
     ap.add_argument("--sources-list", default=None, help="also write the trained-on crate/package names here")
@@ -317,25 +622,49 @@ def main():
     ap.add_argument("--npm", default=None, help="directory of `npm pack` tarballs")
     ap.add_argument("--python-repeat", type=int, default=3,
                     help="Python is ~10%% of the bytes; repeat its training files to balance the mix")
+    ap.add_argument("--pypi", default=None, help="directory of `pip download`ed wheels/sdists")
+    ap.add_argument("--go-deb", default=None, help="directory of Debian golang-*-dev packages (unpacked in x/)")
+    ap.add_argument("--shipped-corpus", action="append", default=[],
+                    help="jsonl of an earlier corpus: its documents (and near-duplicates) are never emitted again")
+    ap.add_argument("--shipped-sources", default=None,
+                    help="train-sources.tsv of an earlier corpus: its groups (packages) are excluded")
+    ap.add_argument("--mix", default=None,
+                    help="target share of training bytes per language, e.g. python=0.33,rust=0.27,go=0.18,js=0.22 "
+                         "(js = JavaScript + TypeScript): whole packages of over-represented languages are left out")
     args = ap.parse_args()
 
     excluded = devset_packages(args.devset) | set(args.exclude)
+    shipped_groups = read_sources_list(args.shipped_sources)
     manifest, all_docs, meta = [], [], {}
-    sources = [rust_sources(args.registry, args, manifest), python_sources(args.python_stdlib, args, manifest)]
+    sources = []
+    if args.registry:
+        sources.append(rust_sources(args.registry, args, manifest))
+    if args.python_stdlib:
+        sources.append(python_sources(args.python_stdlib, args, manifest))
     if args.go_src:
         sources.append(go_sources(args.go_src, args, manifest))
     if args.npm:
         sources.append(npm_sources(args.npm, args, manifest))
+    if args.pypi:
+        sources.append(pypi_sources(args.pypi, args, manifest))
+    if args.go_deb:
+        sources.append(go_deb_sources(args.go_deb, args, manifest))
     for gen in sources:
         for (source, name, version, lic), docs in gen:
-            if name in excluded:
+            if name in excluded or canonical_name(name) in excluded:
                 manifest.append((source, name, version, lic, "skipped:devset-or-benchmark", 0, 0))
+                continue
+            if docs and docs[0]["group"] in shipped_groups:
+                manifest.append((source, name, version, lic, "skipped:in-shipped-corpus", 0, 0))
                 continue
             meta[docs[0]["group"] if docs else name] = (source, name, version, lic)
             all_docs.extend(docs)
     print(f"collected {len(all_docs)} files", file=sys.stderr)
-    kept, n_exact, n_near = dedupe(all_docs)
-    print(f"dedupe: kept {len(kept)}, exact dupes {n_exact}, near dupes {n_near}", file=sys.stderr)
+    seed_docs = list(read_jsonl_documents(args.shipped_corpus))
+    kept, n_exact, n_near = dedupe(seed_docs + all_docs)
+    kept = [d for d in kept if not d.get("shipped")]
+    print(f"dedupe: kept {len(kept)}, exact dupes {n_exact}, near dupes {n_near}"
+          + (f" (against {len(seed_docs)} shipped documents too)" if seed_docs else ""), file=sys.stderr)
 
     stats = {}
     train, heldout = [], []
@@ -345,6 +674,10 @@ def main():
         s = stats.setdefault(doc["group"], [split, 0, 0])
         s[1] += 1
         s[2] += len(doc["text"].encode())
+    if args.mix:
+        train, left_out = balance_mix(train, parse_mix(args.mix))
+        for group in left_out:
+            stats[group][0] = "skipped:mix"
     train += [d for d in train if d["lang"] == "python"] * (args.python_repeat - 1)
     random.Random(args.seed).shuffle(train)
     out = Path(args.out)
@@ -363,7 +696,10 @@ def main():
     if args.sources_list:
         with open(args.sources_list, "w") as f:
             for group, (split, _, _) in sorted(stats.items()):
-                f.write(f"{group}\t{split}\n")
+                if not split.startswith("skipped"):
+                    f.write(f"{group}\t{split}\n")
+    for lang, nbytes in sorted(language_bytes(train).items()):
+        print(f"  train {lang}: {nbytes/1e6:.1f} MB ({nbytes/max(1, sum(language_bytes(train).values())):.1%})", file=sys.stderr)
     tb = sum(len(d["text"].encode()) for d in train)
     hb = sum(len(d["text"].encode()) for d in heldout)
     print(f"train: {len(train)} files {tb/1e6:.1f} MB; heldout: {len(heldout)} files {hb/1e6:.1f} MB", file=sys.stderr)

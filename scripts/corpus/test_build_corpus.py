@@ -116,5 +116,181 @@ class ExtraSources(unittest.TestCase):
             self.assertIn(("npm", "gpl", "1.0.0", "GPL-3.0", "skipped:licence", 0, 0), manifest)
 
 
+class PypiSources(unittest.TestCase):
+    """PyPI licence detection and the wheel/sdist reader."""
+
+    def args(self):
+        import types
+        return types.SimpleNamespace(max_file_bytes=120_000, max_group_bytes=600_000)
+
+    def test_licence_expression_classifiers_field_and_file(self):
+        self.assertEqual(bc.pypi_licence("Name: a\nLicense-Expression: MIT OR Apache-2.0\n"),
+                         ("MIT OR Apache-2.0", "License-Expression"))
+        meta = "Name: a\nClassifier: License :: OSI Approved :: BSD License\nClassifier: Programming Language :: Python\n"
+        self.assertEqual(bc.pypi_licence(meta), ("BSD-3-Clause", "classifier"))
+        self.assertEqual(bc.pypi_licence("Name: a\nLicense: Apache 2.0\n"), ("Apache-2.0", "License field"))
+        mit_text = "MIT License\n\nCopyright (c) 2020 Someone\n\nPermission is hereby granted, free of charge, ..."
+        self.assertEqual(bc.pypi_licence("Name: a\n", [mit_text]), ("MIT", "LICENSE file"))
+
+    def test_copyleft_or_unknown_is_not_permissive(self):
+        for meta in ["Name: a\nClassifier: License :: OSI Approved :: MIT License\n"
+                     "Classifier: License :: OSI Approved :: GNU General Public License v2 (GPLv2)\n",
+                     "Name: a\nClassifier: License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)\n",
+                     "Name: a\nLicense: LGPL\n", "Name: a\nLicense: BSD or GPL-2.0\n", "Name: a\n",
+                     "Name: a\nLicense: Proprietary\n"]:
+            lic, _ = bc.pypi_licence(meta)
+            self.assertFalse(bc.licence_is_permissive(lic), meta)
+        gpl_file = "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n"
+        self.assertFalse(bc.licence_is_permissive(bc.pypi_licence("Name: a\n", [gpl_file])[0]))
+
+    def test_library_files_only(self):
+        names = ["pkg/__init__.py", "pkg/core.py", "pkg/tests/test_core.py", "pkg/test_x.py", "tests/a.py",
+                 "docs/conf.py", "setup.py", "conftest.py", "pkg/_vendor/six.py", "pkg/vendored/x.py",
+                 "build/lib/pkg/core.py", "pkg-1.0.dist-info/METADATA", "pkg/core_test.py", "pkg/api_pb2.py",
+                 "pkg/data.json", "pkg/sub/util.py"]
+        self.assertEqual(bc.pypi_python_files(names, sdist=True), ["pkg/__init__.py", "pkg/core.py", "pkg/sub/util.py"])
+        # In a wheel a top-level build/ is a package (PyPI's `build`), not build output.
+        self.assertEqual(bc.pypi_python_files(["build/__init__.py", "build/tests/t.py"]), ["build/__init__.py"])
+
+    def test_reads_wheels_and_sdists_and_checks_the_licence(self):
+        import io, tarfile, tempfile, zipfile
+        from pathlib import Path
+        code = "def add(a, b):\n    \"\"\"Adds two numbers.\"\"\"\n    return a + b\n\n\nclass Thing:\n    pass\n"
+        with tempfile.TemporaryDirectory() as tmp:
+            with zipfile.ZipFile(Path(tmp) / "good_pkg-1.2-py3-none-any.whl", "w") as z:
+                z.writestr("good_pkg-1.2.dist-info/METADATA",
+                           "Metadata-Version: 2.1\nName: good-pkg\nVersion: 1.2\nLicense-Expression: MIT\n")
+                z.writestr("good_pkg/__init__.py", code)
+                z.writestr("good_pkg/tests/test_it.py", code)
+            with zipfile.ZipFile(Path(tmp) / "gpl_pkg-1.0-py3-none-any.whl", "w") as z:
+                z.writestr("gpl_pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: gpl-pkg\nVersion: 1.0\n"
+                           "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)\n")
+                z.writestr("gpl_pkg/__init__.py", code)
+            with tarfile.open(Path(tmp) / "sd_pkg-0.3.tar.gz", "w:gz") as tar:
+                for rel, text in [("PKG-INFO", "Metadata-Version: 2.1\nName: sd-pkg\nVersion: 0.3\nLicense: BSD\n"),
+                                  ("src/sd_pkg/mod.py", code), ("setup.py", code), ("tests/test_mod.py", code)]:
+                    data = text.encode()
+                    info = tarfile.TarInfo("sd_pkg-0.3/" + rel)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+            manifest = []
+            groups = {g[1]: (g, docs) for g, docs in bc.pypi_sources(tmp, self.args(), manifest)}
+            self.assertEqual(sorted(groups), ["good-pkg", "sd-pkg"])
+            (source, name, version, lic), docs = groups["good-pkg"]
+            self.assertEqual((source, version, lic), ("pypi", "1.2", "MIT [License-Expression]"))
+            self.assertEqual([(d["path"], d["group"], d["lang"]) for d in docs],
+                             [("good-pkg-1.2/good_pkg/__init__.py", "pypi:good-pkg", "python")])
+            self.assertEqual([d["path"] for d in groups["sd-pkg"][1]], ["sd-pkg-0.3/src/sd_pkg/mod.py"])
+            self.assertEqual([row[1] for row in manifest if row[4] == "skipped:licence"], ["gpl-pkg"])
+
+
+class DebianGoSources(unittest.TestCase):
+    COPYRIGHT = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+                 "Files: *\nCopyright: 2020 A\nLicense: {lic}\n\n"
+                 "Files: debian/*\nCopyright: 2021 B\nLicense: GPL-2+\n\nLicense: {lic}\n text\n")
+
+    def test_copyright_licence(self):
+        self.assertEqual(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="Expat")), "MIT")
+        self.assertEqual(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="BSD-3-clause")), "BSD-3-Clause")
+        self.assertTrue(bc.licence_is_permissive(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="Apache-2.0 or GPL-2+"))))
+        self.assertEqual(bc.debian_copyright_licence(self.COPYRIGHT.format(lic="MPL-2.0")), "")
+        mixed = self.COPYRIGHT.format(lic="Expat") + "\nFiles: internal/x/*\nCopyright: C\nLicense: GPL-3+\n"
+        self.assertEqual(bc.debian_copyright_licence(mixed), "")
+        self.assertEqual(bc.debian_copyright_licence("This package was debianized by someone.\nIt is GPL.\n"), "")
+        skipped_files = (self.COPYRIGHT.format(lic="BSD-3-clause~Google")
+                         + "\nFiles: testdata/book.txt\nCopyright: none\nLicense: public-domain\n"
+                         + "\nFiles: json.go\nCopyright: Go\nLicense: Go\n")
+        self.assertEqual(bc.debian_copyright_licence(skipped_files), "BSD-3-Clause")
+        not_code = (self.COPYRIGHT.format(lic="Expat") + "\nFiles: README.md scripts/x.js DCO\nCopyright: C\nLicense: CC-BY-SA-4.0\n"
+                    + "\nFiles: example/a/a.go\nCopyright: C\nLicense: WTFPL\n")
+        self.assertEqual(bc.debian_copyright_licence(not_code), "MIT")
+        code = self.COPYRIGHT.format(lic="Expat") + "\nFiles: levenshtein.go\nCopyright: C\nLicense: CC-BY-SA-3.0\n"
+        self.assertEqual(bc.debian_copyright_licence(code), "")
+
+    def test_reads_unpacked_packages(self):
+        import tempfile, types
+        from pathlib import Path
+        body = "package color\n\n// Red paints s red.\nfunc Red(s string) string {\n\treturn s\n}\n"
+        with tempfile.TemporaryDirectory() as tmp:
+            for pkg, lic in [("golang-github-fatih-color-dev", "Expat"), ("golang-github-x-gpl-dev", "GPL-3+")]:
+                owner_repo = pkg[len("golang-github-"):-len("-dev")].split("-", 1)
+                src = Path(tmp) / "x" / pkg / "usr/share/gocode/src/github.com" / owner_repo[0] / owner_repo[1]
+                for rel, text in [("color.go", body), ("color_test.go", body), ("testdata/t.go", body),
+                                  ("sub/util.go", body), ("gen.go", "// Code generated by x. DO NOT EDIT.\n" + body)]:
+                    (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (src / rel).write_text(text)
+                doc = Path(tmp) / "x" / pkg / "usr/share/doc" / pkg
+                doc.mkdir(parents=True)
+                (doc / "copyright").write_text(self.COPYRIGHT.format(lic=lic))
+                (Path(tmp) / f"{pkg}_1.2.3-1_all.deb").write_bytes(b"")
+            manifest = []
+            args = types.SimpleNamespace(max_file_bytes=120_000, max_group_bytes=600_000)
+            groups = list(bc.go_deb_sources(tmp, args, manifest))
+            self.assertEqual(len(groups), 1)
+            (source, name, version, lic), docs = groups[0]
+            self.assertEqual((source, name, version, lic), ("debian-go", "github.com/fatih/color", "1.2.3-1", "MIT"))
+            self.assertEqual([d["path"] for d in docs], ["github.com/fatih/color/color.go", "github.com/fatih/color/sub/util.go"])
+            self.assertEqual({d["group"] for d in docs}, {"go:github.com/fatih/color"})
+            self.assertEqual([(r[1], r[4]) for r in manifest], [("github.com/x/gpl", "skipped:licence")])
+
+    def test_devset_go_repositories_are_excluded_by_import_path(self):
+        import json, tempfile
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "go.jsonl").write_text(json.dumps({"path": "github.com/google/uuid/uuid.go"}) + "\n"
+                                                + json.dumps({"path": "toolz-1.2.0/toolz/recipes.py"}) + "\n")
+            names = bc.devset_packages(tmp)
+        self.assertIn("github.com/google/uuid", names)
+        self.assertIn("toolz", names)
+
+
+class Mix(unittest.TestCase):
+    def test_balance_keeps_whole_groups_in_proportion(self):
+        train = ([{"lang": "rust", "group": f"crate:c{i}", "text": "x" * 1000} for i in range(100)]
+                 + [{"lang": "python", "group": f"pypi:p{i}", "text": "y" * 1000} for i in range(30)]
+                 + [{"lang": "typescript", "group": f"npm:t{i}", "text": "z" * 1000} for i in range(20)]
+                 + [{"lang": "javascript", "group": f"npm:j{i}", "text": "z" * 1000} for i in range(20)])
+        kept, left_out = bc.balance_mix(train, bc.parse_mix("python=3,rust=5,js=2"))
+        have = bc.language_bytes(kept)
+        # Python (30 kB for a 30 % share) is the scarcest: 100 kB in all, Rust 50, JS 20.
+        self.assertEqual(have["python"], 30_000)
+        self.assertTrue(49_000 <= have["rust"] <= 51_000, have)
+        self.assertTrue(20_000 <= have["js"] <= 21_000, have)
+        kept_groups = {d["group"] for d in kept}
+        self.assertFalse(kept_groups & set(left_out))
+        self.assertEqual(len(kept_groups) + len(left_out), 170)
+
+
+class ShippedCorpus(unittest.TestCase):
+    """A v2 build never emits a document (or a near-duplicate) or a package of the shipped corpus."""
+
+    def test_dedupe_against_shipped_documents_and_sources(self):
+        import json, subprocess, sys, tempfile, zipfile
+        from pathlib import Path
+        here = Path(__file__).parent
+        old = "".join(f"def function_number_{i}(value):\n    return value * {i} + {i}\n\n" for i in range(40))
+        near = old.replace("function_number_3(", "function_number_3b(")
+        fresh = "".join(f"def other_{i}(items):\n    return [x for x in items if x > {i}]\n\n" for i in range(40))
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            (tmp / "pypi").mkdir()
+            for pkg, files in [("newpkg", {"newpkg/near.py": near, "newpkg/fresh.py": fresh}),
+                               ("oldpkg", {"oldpkg/other.py": fresh.replace("other_", "again_")})]:
+                with zipfile.ZipFile(tmp / "pypi" / f"{pkg}-1.0-py3-none-any.whl", "w") as z:
+                    z.writestr(f"{pkg}-1.0.dist-info/METADATA", f"Name: {pkg}\nVersion: 1.0\nLicense-Expression: MIT\n")
+                    for rel, text in files.items():
+                        z.writestr(rel, text)
+            (tmp / "shipped.jsonl").write_text(json.dumps({"lang": "python", "group": "pypi:x", "path": "x", "text": old}) + "\n")
+            (tmp / "sources.tsv").write_text("pypi:oldpkg\ttrain\n")
+            subprocess.run([sys.executable, str(here / "build_corpus.py"), "--pypi", str(tmp / "pypi"),
+                            "--shipped-corpus", str(tmp / "shipped.jsonl"), "--shipped-sources", str(tmp / "sources.tsv"),
+                            "--heldout-percent", "0", "--python-repeat", "1", "--out", str(tmp / "out"),
+                            "--manifest", str(tmp / "manifest.tsv")], check=True, capture_output=True)
+            docs = [json.loads(l) for l in (tmp / "out" / "train.jsonl").read_text().splitlines()]
+            self.assertEqual([d["path"] for d in docs], ["newpkg-1.0/newpkg/fresh.py"])
+            self.assertIn("oldpkg\t1.0\tMIT [License-Expression]\tskipped:in-shipped-corpus",
+                          (tmp / "manifest.tsv").read_text())
+
+
 if __name__ == "__main__":
     unittest.main()
