@@ -76,7 +76,21 @@ pub struct LlamaConfig {
     /// ghostline's own key: the FIM order prompts use (`"psm"` or `"spm"`) for a model trained
     /// on both; absent: prefix-suffix-middle, what FIM models are usually trained on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fim_order: Option<crate::tokenizer::FimMode>,
+    pub fim_order: Option<FimMode>,
+}
+
+/// Where FIM puts the prefix relative to the suffix (`"psm"` / `"spm"` in `config.json`'s
+/// `fim_order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FimMode {
+    /// `<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>` (the common training format).
+    #[default]
+    #[serde(rename = "psm")]
+    PrefixSuffixMiddle,
+    /// `<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}` (FIM paper's SPM variant; the
+    /// prefix comes last, so a growing prefix reuses more of the KV cache while typing).
+    #[serde(rename = "spm")]
+    SuffixPrefixMiddle,
 }
 
 /// One token id or several (Hugging Face allows both for `eos_token_id`).

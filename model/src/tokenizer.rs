@@ -212,19 +212,7 @@ impl TextTokenizer {
     }
 }
 
-/// Where FIM puts the prefix relative to the suffix (`"psm"` / `"spm"` in `config.json`'s
-/// `fim_order`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum FimMode {
-    /// `<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>` (the common training format).
-    #[default]
-    #[serde(rename = "psm")]
-    PrefixSuffixMiddle,
-    /// `<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}` (FIM paper's SPM variant; the
-    /// prefix comes last, so a growing prefix reuses more of the KV cache while typing).
-    #[serde(rename = "spm")]
-    SuffixPrefixMiddle,
-}
+pub use crate::config::FimMode;
 
 /// Builds the prompt ids for a completion request.
 ///
