@@ -18,7 +18,7 @@ use crate::llama::Llama;
 use crate::rng::SeededRng;
 use crate::sampling::{Sampling, pick};
 use crate::stream::TextStream;
-use crate::tokenizer::{FimMode, TextTokenizer, build_prompt};
+use crate::tokenizer::{FimMode, TextTokenizer, build_prompt, build_prompt_parts};
 
 /// Most KV-cache positions an engine allocates, whatever the model's context length.
 pub const MAX_CACHE_POSITIONS: usize = 4096;
@@ -437,12 +437,15 @@ impl Engine {
         on_token: &mut dyn FnMut(&str),
     ) -> Result<GenerateOutput, ModelError> {
         let started = Instant::now();
-        let mut prompt = self.prompt_ids(&req.prefix, req.suffix.as_deref());
-        let mut prefix_ids = Vec::new();
-        if adjuster.is_some() || self.token_healing {
-            prefix_ids = self.tokenizer.encode(&req.prefix);
-        }
-        let forced = self.heal_prompt(req, &mut prompt, &mut prefix_ids);
+        let (mut prompt, prefix_range) = build_prompt_parts(
+            &self.tokenizer,
+            &req.prefix,
+            req.suffix.as_deref(),
+            self.fim_mode,
+        );
+        let mut prefix_ids = prompt[prefix_range.clone()].to_vec();
+        let prefix_last = prefix_range.end == prompt.len();
+        let forced = self.heal_prompt(prefix_last, &mut prompt, &mut prefix_ids);
         if prompt.is_empty() {
             return Err(ModelError::InvalidRequest {
                 message: "empty prompt and the tokenizer has no start token".into(),
@@ -558,8 +561,10 @@ impl Engine {
                         let healing = &alternative.healing;
                         let remaining = healing.remaining(&alternative.decoded);
                         let keep_indent = healing.keeps_indentation(&alternative.decoded);
-                        let constrained = remaining.is_some() || keep_indent;
-                        if adjuster.is_some() || constrained {
+                        let table = self.vocab_text.as_ref();
+                        let constrained = table.is_some() && (remaining.is_some() || keep_indent);
+                        let changed = adjuster.is_some() || constrained;
+                        if changed {
                             adjusted.clear();
                             adjusted.extend_from_slice(row_logits);
                         }
@@ -575,7 +580,7 @@ impl Engine {
                             };
                             adjuster.adjust(&input, &mut adjusted);
                         }
-                        if let Some(table) = &self.vocab_text {
+                        if let Some(table) = table {
                             // Spelling out the taken-back prompt text: only tokens that fit it.
                             if let Some(remaining) = remaining {
                                 table.mask(remaining, &mut adjusted);
@@ -583,7 +588,7 @@ impl Engine {
                                 table.mask_leading_blank(&mut adjusted);
                             }
                         }
-                        if adjuster.is_some() || constrained {
+                        if changed {
                             row_logits = &adjusted;
                         }
                         alternative.choose(
@@ -634,14 +639,11 @@ impl Engine {
     /// generated tokens must spell out; empty when nothing is healed.
     fn heal_prompt(
         &mut self,
-        req: &GenerateRequest,
+        prefix_last: bool,
         prompt: &mut Vec<u32>,
         prefix_ids: &mut Vec<u32>,
     ) -> String {
-        let prefix_last = req.suffix.is_none()
-            || self.tokenizer.fim().is_none()
-            || self.fim_mode == FimMode::SuffixPrefixMiddle;
-        if !self.token_healing || !prefix_last || !prompt.ends_with(prefix_ids) {
+        if !self.token_healing || !prefix_last {
             return String::new();
         }
         let tokenizer = &self.tokenizer;

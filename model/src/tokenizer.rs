@@ -224,28 +224,44 @@ pub fn build_prompt(
     suffix: Option<&str>,
     mode: FimMode,
 ) -> Vec<u32> {
+    build_prompt_parts(tokenizer, prefix, suffix, mode).0
+}
+
+/// [`build_prompt`], plus where the prefix's own ids (`prefix` encoded alone) sit in it.
+pub(crate) fn build_prompt_parts(
+    tokenizer: &TextTokenizer,
+    prefix: &str,
+    suffix: Option<&str>,
+    mode: FimMode,
+) -> (Vec<u32>, std::ops::Range<usize>) {
     let mut ids = tokenizer.leading_ids().to_vec();
-    match (suffix, tokenizer.fim()) {
+    let push_prefix = |ids: &mut Vec<u32>| {
+        let start = ids.len();
+        ids.extend(tokenizer.encode(prefix));
+        start..ids.len()
+    };
+    let prefix_range = match (suffix, tokenizer.fim()) {
         (Some(suffix), Some(fim)) => match mode {
             FimMode::PrefixSuffixMiddle => {
                 ids.push(fim.prefix);
-                ids.extend(tokenizer.encode(prefix));
+                let range = push_prefix(&mut ids);
                 ids.push(fim.suffix);
                 ids.extend(tokenizer.encode(suffix));
                 ids.push(fim.middle);
+                range
             }
             FimMode::SuffixPrefixMiddle => {
                 ids.push(fim.prefix);
                 ids.push(fim.suffix);
                 ids.extend(tokenizer.encode(suffix));
                 ids.push(fim.middle);
-                ids.extend(tokenizer.encode(prefix));
+                push_prefix(&mut ids)
             }
         },
-        _ => ids.extend(tokenizer.encode(prefix)),
-    }
+        _ => push_prefix(&mut ids),
+    };
     if ids.is_empty() {
         ids.extend(tokenizer.document_start());
     }
-    ids
+    (ids, prefix_range)
 }

@@ -16,12 +16,11 @@ pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError
         None => Engine::load_embedded(&options),
         Some(path) => Engine::load(path, &options),
     };
-    let engine = engine.map(|mut engine| {
-        engine.set_q8_decode(spec.decode_weights == DecodeWeights::Q8);
-        engine
-    });
     engine
-        .map(|engine| Box::new(engine) as Box<dyn CompletionModel>)
+        .map(|mut engine| {
+            engine.set_q8_decode(spec.decode_weights == DecodeWeights::Q8);
+            Box::new(engine) as Box<dyn CompletionModel>
+        })
         .map_err(|error| ModelLoadError::Load {
             source_name: spec.describe(),
             message: error.to_string(),
