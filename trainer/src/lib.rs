@@ -12,3 +12,4 @@ pub mod run;
 pub mod sample;
 pub mod tokenizer;
 pub mod trainer;
+pub mod tune;

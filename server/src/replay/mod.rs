@@ -178,6 +178,51 @@ pub struct AdaptOptions {
     pub prime: Vec<String>,
 }
 
+/// Called once, when the walk reaches its first second-half position, with what is written by
+/// then (`(path, text)`: the finished files whole and the current file up to the cursor, never
+/// later text); returns the model the adapted run uses from there on (`ghostline replay
+/// --tune-at-half`: the model tuned on that text).
+/// The second argument is the text after that point (the rest of the current file, then the
+/// files after it, at most [`LATER_TEXT_CHARS`]): only for measuring the tuned model's loss on
+/// text it never saw, never for training.
+pub type TuneAtHalf<'a> = Box<
+    dyn FnOnce(Vec<(String, String)>, String) -> anyhow::Result<Box<dyn CompletionModel>> + 'a,
+>;
+
+/// Chars of later text handed to a [`TuneAtHalf`] hook for measurement.
+pub const LATER_TEXT_CHARS: usize = 40_000;
+
+/// The walk's text after position `index` (see [`TuneAtHalf`]).
+pub fn written_after(walk: &Walk, index: usize) -> String {
+    let position = &walk.positions[index];
+    let mut text: String = walk.files[position.file].chars[position.cursor..]
+        .iter()
+        .take(LATER_TEXT_CHARS)
+        .collect();
+    for file in &walk.files[position.file + 1..] {
+        if text.len() >= LATER_TEXT_CHARS {
+            break;
+        }
+        text.extend(file.chars.iter().take(LATER_TEXT_CHARS - text.len()));
+    }
+    text
+}
+
+/// What the simulated user has written when the walk reaches position `index`.
+pub fn written_before(walk: &Walk, index: usize) -> Vec<(String, String)> {
+    let position = &walk.positions[index];
+    let mut texts: Vec<(String, String)> = walk.files[..position.file]
+        .iter()
+        .map(|f| (f.path.display().to_string(), f.chars.iter().collect()))
+        .collect();
+    let file = &walk.files[position.file];
+    texts.push((
+        file.path.display().to_string(),
+        file.chars[..position.cursor].iter().collect(),
+    ));
+    texts
+}
+
 /// One run's state while the walk goes on: its adaptation (fresh), tallies and latencies.
 struct Runner<'w> {
     walk: &'w Walk,
@@ -391,13 +436,43 @@ pub fn run(
     options: &AdaptOptions,
     config: &CompletionConfig,
 ) -> anyhow::Result<RunReport> {
+    run_tuned(model, walk, options, config, None, false)
+}
+
+/// [`run`] whose model is replaced at the half by `tune` (when given); `second_half_only` skips
+/// the first half's asks (only for a run without adaptation, whose asks do not depend on each
+/// other: a quick look at what tuning alone does).
+pub fn run_tuned(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    options: &AdaptOptions,
+    config: &CompletionConfig,
+    mut tune: Option<TuneAtHalf<'_>>,
+    second_half_only: bool,
+) -> anyhow::Result<RunReport> {
     let mut runner = Runner::new(
         walk,
         options,
         if options.on { "adapted" } else { "baseline" },
     );
+    let half = walk.positions.len().div_ceil(2);
+    let mut tuned: Option<Box<dyn CompletionModel>> = None;
     for index in 0..walk.positions.len() {
-        runner.step(model, index, config)?;
+        if index < half && second_half_only && !options.on {
+            continue;
+        }
+        if index == half
+            && let Some(tune) = tune.take()
+        {
+            tuned = Some(tune(written_before(walk, index), written_after(walk, index))?);
+        }
+        match tuned.as_mut() {
+            Some(tuned) => runner.step(tuned.as_mut(), index, config)?,
+            None => runner.step(model, index, config)?,
+        };
+    }
+    if second_half_only && !options.on {
+        runner.report.positions = walk.positions.len() - half;
     }
     Ok(runner.finish())
 }
@@ -436,16 +511,41 @@ pub fn run_paired(
     adapted: &AdaptOptions,
     config: &CompletionConfig,
 ) -> anyhow::Result<(RunReport, RunReport, PairedLatency)> {
+    run_paired_tuned(model, walk, adapted, config, None)
+}
+
+/// [`run_paired`] where the adapted run switches to the model `tune` returns at the half (the
+/// baseline keeps `model`, untouched).
+pub fn run_paired_tuned(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    adapted: &AdaptOptions,
+    config: &CompletionConfig,
+    mut tune: Option<TuneAtHalf<'_>>,
+) -> anyhow::Result<(RunReport, RunReport, PairedLatency)> {
     let mut base = Runner::new(walk, &AdaptOptions::default(), "baseline");
     let mut adapt = Runner::new(walk, adapted, "adapted");
     let mut ratios = Vec::new();
+    let half = walk.positions.len().div_ceil(2);
+    let mut tuned: Option<Box<dyn CompletionModel>> = None;
     for index in 0..walk.positions.len() {
+        if index == half
+            && let Some(tune) = tune.take()
+        {
+            tuned = Some(tune(written_before(walk, index), written_after(walk, index))?);
+        }
         let mut times = [0.0; 2];
         for turn in 0..2 {
             let adapted_turn = (index + turn) % 2 == 1;
             model.forget_reusable_state();
             if adapted_turn {
-                times[1] = adapt.step(model, index, config)?;
+                times[1] = match tuned.as_mut() {
+                    Some(tuned) => {
+                        tuned.forget_reusable_state();
+                        adapt.step(tuned.as_mut(), index, config)?
+                    }
+                    None => adapt.step(model, index, config)?,
+                };
             } else {
                 times[0] = base.step(model, index, config)?;
             }
