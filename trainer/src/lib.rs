@@ -7,6 +7,7 @@ pub mod data;
 pub mod eval;
 pub mod fim;
 pub mod plot;
+pub mod prefer;
 pub mod rng;
 pub mod run;
 pub mod sample;

@@ -25,6 +25,8 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use sha2::{Digest, Sha256};
 
 use crate::fim::{Piece, TransformOptions, transform_document};
+pub use crate::prefer::PreferencePair;
+use crate::prefer::{dpo_loss, encode_pairs, preference_accuracy, reference_logprobs};
 use crate::rng::SplitMix64;
 
 /// Marks a safetensors file as a ghostline overlay (metadata key and value).
@@ -109,6 +111,14 @@ pub struct TuneOptions {
     pub grad_clip_norm: f32,
     /// Seed of the transform and the window order.
     pub seed: u64,
+    /// Share of the time budget for the preference (DPO) phase when pairs are given (0: none).
+    pub preference_share: f64,
+    /// DPO's β.
+    pub preference_beta: f32,
+    /// Learning rate of the preference phase (constant).
+    pub preference_lr: f64,
+    /// Passes over the pairs at most.
+    pub preference_epochs: f64,
 }
 
 impl Default for TuneOptions {
@@ -128,6 +138,10 @@ impl Default for TuneOptions {
             weight_decay: 0.0,
             grad_clip_norm: 1.0,
             seed: 0,
+            preference_share: 0.0,
+            preference_beta: 0.1,
+            preference_lr: 1e-4,
+            preference_epochs: 4.0,
         }
     }
 }
@@ -158,6 +172,15 @@ pub struct TuneReport {
     pub seconds: f64,
     /// Layers trained.
     pub layers: usize,
+    /// Preference pairs used (after filtering).
+    #[serde(default)]
+    pub preference_pairs: usize,
+    /// Preference (DPO) steps done.
+    #[serde(default)]
+    pub preference_steps: usize,
+    /// Fraction of pairs whose chosen line the model prefers, before → after the DPO phase.
+    #[serde(default)]
+    pub preference_accuracy: Option<(f64, f64)>,
 }
 
 /// A tuned model: the merged weights for inference, and the overlay (changed tensors only).
@@ -333,7 +356,27 @@ pub fn tune(
     options: &TuneOptions,
     progress: &mut dyn FnMut(usize, usize, f32),
 ) -> Result<Tuned, TuneError> {
+    tune_with_preferences(config, base, tokenizer, texts, &[], options, progress)
+}
+
+/// [`tune`], then (when `pairs` is not empty and `options.preference_share > 0`) a DPO phase on
+/// the pairs in the last part of the time budget (see [`crate::prefer`]).
+pub fn tune_with_preferences(
+    config: &LlamaConfig,
+    base: &Llama,
+    tokenizer: &TextTokenizer,
+    texts: &[TuneText],
+    pairs: &[PreferencePair],
+    options: &TuneOptions,
+    progress: &mut dyn FnMut(usize, usize, f32),
+) -> Result<Tuned, TuneError> {
     let started = Instant::now();
+    let share = if pairs.is_empty() {
+        0.0
+    } else {
+        options.preference_share.clamp(0.0, 0.9)
+    };
+    let lm_seconds = options.max_seconds * (1.0 - share);
     let tokens = pack(tokenizer, texts, options)?;
     let seq = options.seq_len.min(config.max_position_embeddings).max(2);
     let batch = options.batch_size.max(1);
@@ -407,11 +450,54 @@ pub fn tune(
             loop_started = Instant::now();
         } else if step >= 4 {
             let per_step = loop_started.elapsed().as_secs_f64() / (step - 1) as f64;
-            let left = options.max_seconds - started.elapsed().as_secs_f64();
+            let left = lm_seconds - started.elapsed().as_secs_f64();
             let fit = step + (left.max(0.0) / per_step.max(1e-6)).floor() as usize;
             total = total.min(fit);
         }
         progress(step, total, value);
+    }
+    let mut preference = (0, 0, None);
+    if share > 0.0 {
+        let mode = config.fim_order.unwrap_or_default();
+        let encoded = encode_pairs(tokenizer, mode, pairs, config.max_position_embeddings);
+        if !encoded.is_empty() {
+            let reference = reference_logprobs(&model.valid(), &encoded);
+            let before = reference.iter().filter(|(w, l)| w > l).count() as f64
+                / encoded.len() as f64;
+            let batch_size = 4.min(encoded.len());
+            let max_steps = ((options.preference_epochs * encoded.len() as f64)
+                / batch_size as f64)
+                .ceil() as usize;
+            let mut order: Vec<usize> = Vec::new();
+            let mut next = 0;
+            let mut steps = 0;
+            while steps < max_steps && started.elapsed().as_secs_f64() < options.max_seconds {
+                let mut batch = Vec::with_capacity(batch_size);
+                while batch.len() < batch_size {
+                    if next >= order.len() {
+                        order = (0..encoded.len()).collect();
+                        for i in (1..order.len()).rev() {
+                            order.swap(i, rng.below(i as u64 + 1) as usize);
+                        }
+                        next = 0;
+                    }
+                    batch.push(order[next]);
+                    next += 1;
+                }
+                let loss = dpo_loss(&model, &encoded, &reference, &batch, options.preference_beta);
+                let value = loss.clone().into_scalar::<f32>();
+                if !value.is_finite() {
+                    return Err(TuneError::Diverged { step, loss: value });
+                }
+                let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+                crate::trainer::clip_global_norm(&model, &mut grads, options.grad_clip_norm);
+                model = optimizer.step(options.preference_lr, model, grads);
+                steps += 1;
+                progress(step + steps, total + max_steps, value);
+            }
+            let after = preference_accuracy(&model.valid(), &encoded);
+            preference = (encoded.len(), steps, Some((before, after)));
+        }
     }
     let trained = model.valid();
     let tuned_tensors = trained.to_hf_tensors(config);
@@ -430,6 +516,9 @@ pub fn tune(
         last_loss: tail.iter().sum::<f32>() / tail.len().max(1) as f32,
         seconds: started.elapsed().as_secs_f64(),
         layers,
+        preference_pairs: preference.0,
+        preference_steps: preference.1,
+        preference_accuracy: preference.2,
     };
     Ok(Tuned {
         model,

@@ -47,10 +47,10 @@ fn setup(name: &str) -> Setup {
 fn options() -> TuneOptions {
     TuneOptions {
         layers: 1,
-        learning_rate: 1e-2,
-        min_learning_rate: 1e-3,
+        learning_rate: 2e-2,
+        min_learning_rate: 2e-3,
         warmup_steps: 2,
-        max_steps: 25,
+        max_steps: 200,
         epochs: 1000.0,
         max_seconds: 120.0,
         seq_len: 32,
@@ -118,10 +118,10 @@ fn tuning_lowers_the_loss_and_changes_only_the_last_layer_and_norm() {
     let tuned = tuned(&setup);
     let after = loss_on(&tuned.model, &setup.tokenizer, &TEXT.repeat(3));
     assert!(
-        after < before * 0.7,
+        after < before * 0.8,
         "loss on the tuned text went from {before} to {after}"
     );
-    assert_eq!(tuned.report.steps, 25);
+    assert_eq!(tuned.report.steps, 200);
     assert!(tuned.report.last_loss < tuned.report.first_loss);
 
     let base = setup.base.to_hf_tensors(&setup.config);
@@ -183,7 +183,8 @@ fn overlay_round_trips_and_bad_overlays_are_refused() {
     assert_ne!(other_fingerprint, fingerprint);
     let bytes = std::fs::read(&path).unwrap();
     let mut wrong_shape = overlay.clone();
-    wrong_shape.tensors[0].1 = vec![wrong_shape.tensors[0].2.len()];
+    let n = wrong_shape.tensors[0].2.len();
+    wrong_shape.tensors[0].1 = vec![n / 2, 2];
     let mut unknown = overlay.clone();
     unknown.tensors[0].0 = "model.layers.9.mlp.up_proj.weight".into();
     let plain = {

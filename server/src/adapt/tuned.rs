@@ -9,7 +9,8 @@ use ghostline_model::Engine;
 pub use ghostline_train::tune::{
     Overlay, OverlayMeta, TuneError, TuneOptions, TuneReport, TuneText, base_fingerprint,
 };
-use ghostline_train::tune::{merge, read_overlay, tune, write_overlay};
+pub use ghostline_train::tune::PreferencePair;
+use ghostline_train::tune::{merge, read_overlay, tune_with_preferences, write_overlay};
 
 /// File name of a workspace's overlay inside the store directory.
 pub const OVERLAY_PREFIX: &str = "tuned-";
@@ -50,14 +51,16 @@ pub fn delete_overlays(store_dir: &Path) -> std::io::Result<usize> {
 pub fn tune_engine(
     engine: &mut Engine,
     texts: &[TuneText],
+    pairs: &[PreferencePair],
     options: &TuneOptions,
     progress: &mut dyn FnMut(usize, usize, f32),
 ) -> Result<(Vec<(ghostline_model::import::TensorSpec, Vec<f32>)>, TuneReport), TuneError> {
-    let tuned = tune(
+    let tuned = tune_with_preferences(
         engine.config(),
         engine.model(),
         engine.tokenizer(),
         texts,
+        pairs,
         options,
         progress,
     )?;

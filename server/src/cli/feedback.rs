@@ -152,6 +152,14 @@ fn forget(args: ForgetArgs) -> anyhow::Result<()> {
         }
     };
     let Some(connection) = schema::open_existing(&path)? else {
+        if before_ms.is_none()
+            && let Some(dir) = path.parent()
+        {
+            let deleted = crate::adapt::tuned::delete_overlays(dir).unwrap_or(0);
+            if deleted > 0 {
+                println!("deleted {deleted} tuned-weights files in {}", dir.display());
+            }
+        }
         println!("nothing to forget: {} does not exist", path.display());
         return Ok(());
     };

@@ -12,7 +12,8 @@ use clap::Args;
 use crate::adapt::tuned::{TuneOptions, TuneReport, TuneText, tune_engine};
 use ghostline_train::tune::mean_loss;
 use crate::model::{CompletionModel, ModelSpec};
-use crate::replay::{self, TuneAtHalf};
+use crate::replay::{self, TuneAtHalf, TuneInput};
+use ghostline_train::tune::PreferencePair;
 
 /// Tuning options of `ghostline replay`.
 #[derive(Debug, Args)]
@@ -39,6 +40,16 @@ pub struct TuneArgs {
     /// Most optimizer steps.
     #[arg(long, default_value_t = 400)]
     pub tune_max_steps: usize,
+    /// Share of the tuning time spent on preferences (DPO) from the first half's rejected
+    /// suggestions versus the lines written there (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub tune_preferences: f64,
+    /// DPO's β.
+    #[arg(long, default_value_t = 0.1)]
+    pub tune_beta: f32,
+    /// Learning rate of the preference phase.
+    #[arg(long, default_value_t = 1e-4)]
+    pub tune_preference_lr: f64,
     /// With `--adapt off`: ask only at the second half's positions (a quick look at tuning
     /// alone; the first half's asks of a run without adaptation change nothing after them).
     #[arg(long)]
@@ -85,6 +96,9 @@ impl TuneArgs {
             ..TuneOptions::default()
         };
         options.transform.fim_rate = self.tune_fim_rate;
+        options.preference_share = self.tune_preferences;
+        options.preference_beta = self.tune_beta;
+        options.preference_lr = self.tune_preference_lr;
         options
     }
 
@@ -100,7 +114,12 @@ impl TuneArgs {
         };
         let mut engine = crate::model::engine::load_engine(spec)?;
         let options = self.options(seconds);
-        Ok(Some(Box::new(move |written: Vec<(String, String)>, later: String| {
+        Ok(Some(Box::new(move |input: TuneInput| {
+            let TuneInput {
+                written,
+                later,
+                pairs,
+            } = input;
             let (source, texts) = match texts_dir {
                 Some(dir) => (
                     dir.display().to_string(),
@@ -119,7 +138,19 @@ impl TuneArgs {
             let chars = texts.iter().map(|t| t.text.chars().count()).sum();
             eprintln!("tuning on {} texts ({chars} chars) from {source}", texts.len());
             let later_base = mean_loss(engine.model(), engine.tokenizer(), &later, 256, 12);
-            let (_, report) = tune_engine(&mut engine, &texts, &options, &mut |step, total, loss| {
+            let pairs: Vec<PreferencePair> = if self.tune_preferences > 0.0 && texts_dir.is_none() {
+                pairs
+                    .into_iter()
+                    .map(|(context, chosen, rejected)| PreferencePair {
+                        context,
+                        chosen,
+                        rejected,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let (_, report) = tune_engine(&mut engine, &texts, &pairs, &options, &mut |step, total, loss| {
                 if step == 1 || step % 10 == 0 || step == total {
                     eprintln!("  tune step {step}/{total} loss {loss:.3}");
                 }
@@ -133,6 +164,12 @@ impl TuneArgs {
                 report.last_loss,
                 report.seconds
             );
+            if let Some((before, after)) = report.preference_accuracy {
+                eprintln!(
+                    "preferences: {} pairs, {} steps, chosen preferred {:.2} -> {:.2}",
+                    report.preference_pairs, report.preference_steps, before, after
+                );
+            }
             let later_tuned = mean_loss(engine.model(), engine.tokenizer(), &later, 256, 12);
             let later_text_loss = later_base.zip(later_tuned);
             if let Some((base, tuned)) = later_text_loss {

@@ -100,7 +100,7 @@ pub fn run(args: TuneCommandArgs) -> anyhow::Result<()> {
     let fingerprint = base_fingerprint(engine.config(), engine.model());
     let mut options = args.tune.options(args.seconds);
     options.max_tokens = args.max_tokens;
-    let (overlay, report) = tuned::tune_engine(&mut engine, &texts, &options, &mut |step, total, loss| {
+    let (overlay, report) = tuned::tune_engine(&mut engine, &texts, &[], &options, &mut |step, total, loss| {
         if step == 1 || step % 10 == 0 || step == total {
             eprintln!("  step {step}/{total} loss {loss:.3}");
         }

@@ -185,9 +185,20 @@ pub struct AdaptOptions {
 /// The second argument is the text after that point (the rest of the current file, then the
 /// files after it, at most [`LATER_TEXT_CHARS`]): only for measuring the tuned model's loss on
 /// text it never saw, never for training.
-pub type TuneAtHalf<'a> = Box<
-    dyn FnOnce(Vec<(String, String)>, String) -> anyhow::Result<Box<dyn CompletionModel>> + 'a,
->;
+pub type TuneAtHalf<'a> =
+    Box<dyn FnOnce(TuneInput) -> anyhow::Result<Box<dyn CompletionModel>> + 'a>;
+
+/// What a [`TuneAtHalf`] hook gets.
+#[derive(Clone, Debug, Default)]
+pub struct TuneInput {
+    /// `(path, text)` written so far ([`written_before`]).
+    pub written: Vec<(String, String)>,
+    /// The text after (for measurement only, see [`written_after`]).
+    pub later: String,
+    /// The run's rejected first-half suggestions as `(text before, line the user wrote, rejected
+    /// line)`: preferences.
+    pub pairs: Vec<(String, String, String)>,
+}
 
 /// Chars of later text handed to a [`TuneAtHalf`] hook for measurement.
 pub const LATER_TEXT_CHARS: usize = 40_000;
@@ -241,6 +252,8 @@ struct Runner<'w> {
     trace: bool,
     /// Files before `fed_file` were fed to the adaptation.
     fed_file: usize,
+    /// Rejected or partly accepted suggestions: (text before, real line, suggested line).
+    pairs: Vec<(String, String, String)>,
 }
 
 impl<'w> Runner<'w> {
@@ -272,6 +285,7 @@ impl<'w> Runner<'w> {
             // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code.
             trace: std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some(),
             fed_file: 0,
+            pairs: Vec::new(),
         }
     }
 
@@ -357,6 +371,14 @@ impl<'w> Runner<'w> {
         }
         if score::exact_match(&suggestion, &target) {
             self.exact += 1;
+        }
+        if !matches!(decision, Decision::Accepted { .. }) && !suggestion.is_empty() {
+            let line = |text: &str| text.split('\n').next().unwrap_or("").to_string();
+            self.pairs.push((
+                tail(&file.chars[..position.cursor], 1000),
+                line(&target),
+                line(&suggestion),
+            ));
         }
         if suggestion.is_empty() {
             return Ok(latency);
@@ -464,7 +486,11 @@ pub fn run_tuned(
         if index == half
             && let Some(tune) = tune.take()
         {
-            tuned = Some(tune(written_before(walk, index), written_after(walk, index))?);
+            tuned = Some(tune(TuneInput {
+                written: written_before(walk, index),
+                later: written_after(walk, index),
+                pairs: runner.pairs.clone(),
+            })?);
         }
         match tuned.as_mut() {
             Some(tuned) => runner.step(tuned.as_mut(), index, config)?,
@@ -532,7 +558,11 @@ pub fn run_paired_tuned(
         if index == half
             && let Some(tune) = tune.take()
         {
-            tuned = Some(tune(written_before(walk, index), written_after(walk, index))?);
+            tuned = Some(tune(TuneInput {
+                written: written_before(walk, index),
+                later: written_after(walk, index),
+                pairs: adapt.pairs.clone(),
+            })?);
         }
         let mut times = [0.0; 2];
         for turn in 0..2 {
