@@ -102,13 +102,16 @@ pub fn reference_logprobs(model: &Llama, pairs: &[EncodedPair]) -> Vec<(f32, f32
         .collect()
 }
 
-/// The DPO loss over `batch` (indices into `pairs` / `reference`), mean: `[1]`.
+/// The DPO loss over `batch` (indices into `pairs` / `reference`), mean, plus `nll_weight` ×
+/// the chosen line's negative log-likelihood per token (keeps the chosen line likely in absolute
+/// terms; DPO alone can lower both lines and the rest of the language model with them): `[1]`.
 pub fn dpo_loss(
     model: &Llama,
     pairs: &[EncodedPair],
     reference: &[(f32, f32)],
     batch: &[usize],
     beta: f32,
+    nll_weight: f32,
 ) -> Tensor<1> {
     let mut total: Option<Tensor<1>> = None;
     for &i in batch {
@@ -116,8 +119,9 @@ pub fn dpo_loss(
         let (ref_w, ref_l) = reference[i];
         let w = sequence_logprob(model, &p.prompt, &p.chosen);
         let l = sequence_logprob(model, &p.prompt, &p.rejected);
+        let nll = w.clone().neg().div_scalar(p.chosen.len() as f32);
         let margin = (w - l).sub_scalar(ref_w - ref_l).mul_scalar(beta);
-        let loss = log_sigmoid(margin).neg();
+        let loss = log_sigmoid(margin).neg() + nll.mul_scalar(nll_weight);
         total = Some(match total {
             Some(t) => t + loss,
             None => loss,
@@ -128,14 +132,19 @@ pub fn dpo_loss(
         .div_scalar(batch.len() as f32)
 }
 
-/// Fraction of pairs whose chosen line is more likely than the rejected one under `model`.
-pub fn preference_accuracy(model: &Llama, pairs: &[EncodedPair]) -> f64 {
-    if pairs.is_empty() {
-        return 0.0;
+/// Over the pairs: the fraction whose chosen line is more likely than the rejected one under
+/// `model`, and the mean log-probability margin `log p(chosen) − log p(rejected)` (nats).
+pub fn preference_stats(model: &Llama, pairs: &[EncodedPair]) -> (f64, f64) {
+    stats_of(&reference_logprobs(model, pairs))
+}
+
+/// [`preference_stats`] from log-probabilities already computed.
+pub fn stats_of(logprobs: &[(f32, f32)]) -> (f64, f64) {
+    if logprobs.is_empty() {
+        return (0.0, 0.0);
     }
-    let right = reference_logprobs(model, pairs)
-        .iter()
-        .filter(|(w, l)| w > l)
-        .count();
-    right as f64 / pairs.len() as f64
+    let n = logprobs.len() as f64;
+    let right = logprobs.iter().filter(|(w, l)| w > l).count() as f64;
+    let margin: f64 = logprobs.iter().map(|(w, l)| f64::from(w - l)).sum();
+    (right / n, margin / n)
 }

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::fim::{Piece, TransformOptions, transform_document};
 pub use crate::prefer::PreferencePair;
-use crate::prefer::{dpo_loss, encode_pairs, preference_accuracy, reference_logprobs};
+use crate::prefer::{dpo_loss, encode_pairs, preference_stats, reference_logprobs, stats_of};
 use crate::rng::SplitMix64;
 
 /// Marks a safetensors file as a ghostline overlay (metadata key and value).
@@ -119,6 +119,8 @@ pub struct TuneOptions {
     pub preference_lr: f64,
     /// Passes over the pairs at most.
     pub preference_epochs: f64,
+    /// Weight of the chosen line's per-token negative log-likelihood added to the DPO loss.
+    pub preference_nll: f32,
 }
 
 impl Default for TuneOptions {
@@ -142,6 +144,7 @@ impl Default for TuneOptions {
             preference_beta: 0.1,
             preference_lr: 1e-4,
             preference_epochs: 4.0,
+            preference_nll: 1.0,
         }
     }
 }
@@ -178,9 +181,13 @@ pub struct TuneReport {
     /// Preference (DPO) steps done.
     #[serde(default)]
     pub preference_steps: usize,
-    /// Fraction of pairs whose chosen line the model prefers, before → after the DPO phase.
+    /// Fraction of pairs whose chosen line the model finds more likely than the rejected one,
+    /// before → after the DPO phase.
     #[serde(default)]
     pub preference_accuracy: Option<(f64, f64)>,
+    /// Mean log-probability margin chosen − rejected (nats), before → after.
+    #[serde(default)]
+    pub preference_margin: Option<(f64, f64)>,
 }
 
 /// A tuned model: the merged weights for inference, and the overlay (changed tensors only).
@@ -456,14 +463,13 @@ pub fn tune_with_preferences(
         }
         progress(step, total, value);
     }
-    let mut preference = (0, 0, None);
+    let mut preference = (0, 0, None, None);
     if share > 0.0 {
         let mode = config.fim_order.unwrap_or_default();
         let encoded = encode_pairs(tokenizer, mode, pairs, config.max_position_embeddings);
         if !encoded.is_empty() {
             let reference = reference_logprobs(&model.valid(), &encoded);
-            let before = reference.iter().filter(|(w, l)| w > l).count() as f64
-                / encoded.len() as f64;
+            let before = stats_of(&reference);
             let batch_size = 4.min(encoded.len());
             let max_steps = ((options.preference_epochs * encoded.len() as f64)
                 / batch_size as f64)
@@ -484,7 +490,14 @@ pub fn tune_with_preferences(
                     batch.push(order[next]);
                     next += 1;
                 }
-                let loss = dpo_loss(&model, &encoded, &reference, &batch, options.preference_beta);
+                let loss = dpo_loss(
+                    &model,
+                    &encoded,
+                    &reference,
+                    &batch,
+                    options.preference_beta,
+                    options.preference_nll,
+                );
                 let value = loss.clone().into_scalar::<f32>();
                 if !value.is_finite() {
                     return Err(TuneError::Diverged { step, loss: value });
@@ -495,8 +508,13 @@ pub fn tune_with_preferences(
                 steps += 1;
                 progress(step + steps, total + max_steps, value);
             }
-            let after = preference_accuracy(&model.valid(), &encoded);
-            preference = (encoded.len(), steps, Some((before, after)));
+            let after = preference_stats(&model.valid(), &encoded);
+            preference = (
+                encoded.len(),
+                steps,
+                Some((before.0, after.0)),
+                Some((before.1, after.1)),
+            );
         }
     }
     let trained = model.valid();
@@ -519,6 +537,7 @@ pub fn tune_with_preferences(
         preference_pairs: preference.0,
         preference_steps: preference.1,
         preference_accuracy: preference.2,
+        preference_margin: preference.3,
     };
     Ok(Tuned {
         model,

@@ -10,8 +10,8 @@ use ghostline_model::{Llama, LlamaConfig, TextTokenizer};
 use ghostline_train::fim::TransformOptions;
 use ghostline_train::tokenizer::train_tokenizer;
 use ghostline_train::tune::{
-    OverlayMeta, TuneOptions, TuneText, Tuned, base_fingerprint, merge, parse_overlay,
-    read_overlay, tune, write_overlay,
+    OverlayMeta, PreferencePair, TuneOptions, TuneText, Tuned, base_fingerprint, merge,
+    parse_overlay, read_overlay, tune, tune_with_preferences, write_overlay,
 };
 
 const TEXT: &str = "fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n";
@@ -211,5 +211,54 @@ fn overlay_round_trips_and_bad_overlays_are_refused() {
             }
         }
     }
+    let _ = std::fs::remove_dir_all(&setup.dir);
+}
+
+#[test]
+fn the_preference_phase_prefers_the_written_lines_to_the_rejected_ones() {
+    let setup = setup("prefer");
+    let rejected = ["a - b", "a * b", "b - a", "0", "1", "a / b", "", "a"];
+    let pairs: Vec<PreferencePair> = rejected
+        .iter()
+        .enumerate()
+        .map(|(i, rejected)| PreferencePair {
+            context: format!("// {i}\nfn add(a: u32, b: u32) -> u32 {{\n    "),
+            chosen: "a + b".into(),
+            rejected: rejected.to_string(),
+        })
+        .collect();
+    let options = TuneOptions {
+        max_steps: 5,
+        preference_share: 0.5,
+        preference_lr: 1e-2,
+        preference_epochs: 30.0,
+        preference_beta: 1.0,
+        preference_nll: 0.0,
+        ..options()
+    };
+    let texts = vec![TuneText {
+        path: "src/add.rs".into(),
+        text: TEXT.repeat(20),
+    }];
+    let tuned = tune_with_preferences(
+        &setup.config,
+        &setup.base,
+        &setup.tokenizer,
+        &texts,
+        &pairs,
+        &options,
+        &mut |_, _, _| {},
+    )
+    .unwrap();
+    let report = &tuned.report;
+    // "" (nothing to prefer) and "a" (a prefix of the written line: a partial accept) are dropped.
+    assert_eq!(report.preference_pairs, 6, "{report:?}");
+    assert!(report.preference_steps > 0, "{report:?}");
+    // The chosen line gains on the rejected one (by more than a nat on average); the plain
+    // fraction "chosen more likely" moves less, as a one-token rejection starts far ahead.
+    let (before, after) = report.preference_margin.expect("the phase ran");
+    assert!(after > before + 1.0, "{report:?}");
+    let (before, after) = report.preference_accuracy.expect("the phase ran");
+    assert!(after >= before, "{report:?}");
     let _ = std::fs::remove_dir_all(&setup.dir);
 }

@@ -50,6 +50,12 @@ pub struct TuneArgs {
     /// Learning rate of the preference phase.
     #[arg(long, default_value_t = 1e-4)]
     pub tune_preference_lr: f64,
+    /// Passes over the preference pairs at most.
+    #[arg(long, default_value_t = 2.0)]
+    pub tune_preference_epochs: f64,
+    /// Weight of the chosen line's per-token likelihood term next to the DPO loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub tune_preference_nll: f32,
     /// With `--adapt off`: ask only at the second half's positions (a quick look at tuning
     /// alone; the first half's asks of a run without adaptation change nothing after them).
     #[arg(long)]
@@ -99,6 +105,8 @@ impl TuneArgs {
         options.preference_share = self.tune_preferences;
         options.preference_beta = self.tune_beta;
         options.preference_lr = self.tune_preference_lr;
+        options.preference_epochs = self.tune_preference_epochs;
+        options.preference_nll = self.tune_preference_nll;
         options
     }
 
@@ -164,10 +172,12 @@ impl TuneArgs {
                 report.last_loss,
                 report.seconds
             );
-            if let Some((before, after)) = report.preference_accuracy {
+            if let (Some((before, after)), Some((m0, m1))) =
+                (report.preference_accuracy, report.preference_margin)
+            {
                 eprintln!(
-                    "preferences: {} pairs, {} steps, chosen preferred {:.2} -> {:.2}",
-                    report.preference_pairs, report.preference_steps, before, after
+                    "preferences: {} pairs, {} steps, chosen more likely {before:.2} -> {after:.2}, mean margin {m0:.2} -> {m1:.2} nats",
+                    report.preference_pairs, report.preference_steps
                 );
             }
             let later_tuned = mean_loss(engine.model(), engine.tokenizer(), &later, 256, 12);

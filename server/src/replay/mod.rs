@@ -525,6 +525,11 @@ pub struct PairedLatency {
     pub median_paired_ratio: f64,
     /// 95th percentile of the same per-position ratios.
     pub p95_paired_ratio: f64,
+    /// Baseline p95 over the second half's positions, ms (with `--tune-at-half`, where the
+    /// adapted run uses the tuned model).
+    pub second_half_baseline_p95_ms: f64,
+    /// Adapted p95 over the second half's positions, ms.
+    pub second_half_adapted_p95_ms: f64,
 }
 
 /// Replays `walk` without and with adaptation interleaved: at each position both runs ask, in
@@ -554,6 +559,7 @@ pub fn run_paired_tuned(
     let mut ratios = Vec::new();
     let half = walk.positions.len().div_ceil(2);
     let mut tuned: Option<Box<dyn CompletionModel>> = None;
+    let mut second_half: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for index in 0..walk.positions.len() {
         if index == half
             && let Some(tune) = tune.take()
@@ -583,6 +589,10 @@ pub fn run_paired_tuned(
         if times[0] > 0.0 {
             ratios.push(times[1] / times[0]);
         }
+        if index >= half {
+            second_half[0].push(times[0]);
+            second_half[1].push(times[1]);
+        }
     }
     let (base, adapt) = (base.finish(), adapt.finish());
     ratios.sort_by(f64::total_cmp);
@@ -600,6 +610,14 @@ pub fn run_paired_tuned(
         },
         median_paired_ratio: percentile(&ratios, 0.5),
         p95_paired_ratio: percentile(&ratios, 0.95),
+        second_half_baseline_p95_ms: {
+            second_half[0].sort_by(f64::total_cmp);
+            percentile(&second_half[0], 0.95)
+        },
+        second_half_adapted_p95_ms: {
+            second_half[1].sort_by(f64::total_cmp);
+            percentile(&second_half[1], 0.95)
+        },
     };
     Ok((base, adapt, latency))
 }
