@@ -5,11 +5,11 @@ mod feedback;
 mod index;
 mod model_generate;
 mod model_info;
+pub mod remote_args;
 mod replay;
 mod replay_tune;
-mod tune;
 mod stats;
-pub mod remote_args;
+mod tune;
 
 pub use complete::language_from_path;
 

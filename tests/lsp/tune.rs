@@ -21,13 +21,23 @@ fn tune(workspace: &Path, db: &Path, model: &Path) -> String {
         .arg(db)
         .arg("--model")
         .arg(model)
-        .args(["--seconds", "30", "--tune-max-steps", "3", "--tune-epochs", "10"])
+        .args([
+            "--seconds",
+            "30",
+            "--tune-max-steps",
+            "3",
+            "--tune-epochs",
+            "10",
+        ])
         .args(["--device", "cpu"])
         .output()
         .expect("running ghostline tune");
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(output.status.success(), "ghostline tune failed: {stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "ghostline tune failed: {stdout}\n{stderr}"
+    );
     format!("{stdout}{stderr}")
 }
 
@@ -110,13 +120,25 @@ fn tune_writes_an_overlay_the_server_loads_checks_and_resets() {
     assert!(log.contains("tuned weights loaded"), "{log}");
     client.kill();
     let mut client = start(&workspace, &db, &model, false);
-    assert!(!client.stderr().contains("tuned weights"), "{}", client.stderr());
+    assert!(
+        !client.stderr().contains("tuned weights"),
+        "{}",
+        client.stderr()
+    );
     client.kill();
 
     // Bad overlays: a clear log line, the base weights, suggestions still answered.
     let cases: [(&str, Vec<u8>, &str); 2] = [
-        ("truncated", good[..good.len() / 3].to_vec(), "not a safetensors file"),
-        ("another base model", Vec::new(), "tuned from another base model"),
+        (
+            "truncated",
+            good[..good.len() / 3].to_vec(),
+            "not a safetensors file",
+        ),
+        (
+            "another base model",
+            Vec::new(),
+            "tuned from another base model",
+        ),
     ];
     for (case, bytes, expected) in cases {
         if bytes.is_empty() {
@@ -145,7 +167,11 @@ fn tune_writes_an_overlay_the_server_loads_checks_and_resets() {
         json!({"command": "ghostline.resetAdaptation", "arguments": []}),
     );
     assert!(reset.is_ok(), "{reset:?}");
-    assert!(overlays(&store).is_empty(), "reset left {:?}", overlays(&store));
+    assert!(
+        overlays(&store).is_empty(),
+        "reset left {:?}",
+        overlays(&store)
+    );
     client.kill();
 
     // And from the command line.
@@ -157,5 +183,9 @@ fn tune_writes_an_overlay_the_server_loads_checks_and_resets() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
-    assert!(overlays(&store).is_empty(), "forget left {:?}", overlays(&store));
+    assert!(
+        overlays(&store).is_empty(),
+        "forget left {:?}",
+        overlays(&store)
+    );
 }

@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod data;
 pub mod eval;
 pub mod fim;
+pub mod overlay;
 pub mod plot;
 pub mod prefer;
 pub mod rng;

@@ -79,7 +79,8 @@ fn sequence_logprob(model: &Llama, prompt: &[u32], continuation: &[u32]) -> Tens
         .map(|&t| i64::from(t))
         .collect();
     let n = ids.len();
-    let inputs = Tensor::<2, Int>::from_data(TensorData::new(ids[..n - 1].to_vec(), [1, n - 1]), &device);
+    let inputs =
+        Tensor::<2, Int>::from_data(TensorData::new(ids[..n - 1].to_vec(), [1, n - 1]), &device);
     let logits = model.forward(inputs); // [1, n-1, vocab]
     let start = prompt.len() - 1;
     let len = continuation.len();

@@ -140,7 +140,10 @@ fn tuning_lowers_the_loss_and_changes_only_the_last_layer_and_norm() {
             "frozen tensor {name} changed"
         );
     }
-    assert!(changed.iter().any(|n| n.contains("mlp")), "no trained tensor changed: {changed:?}");
+    assert!(
+        changed.iter().any(|n| n.contains("mlp")),
+        "no trained tensor changed: {changed:?}"
+    );
     let mut overlay_names: Vec<&str> = tuned.overlay.iter().map(|(s, _)| s.name.as_str()).collect();
     overlay_names.sort_unstable();
     let mut expected: Vec<&str> = base
@@ -149,7 +152,10 @@ fn tuning_lowers_the_loss_and_changes_only_the_last_layer_and_norm() {
         .filter(|n| n.starts_with("model.layers.2.") || *n == "model.norm.weight")
         .collect();
     expected.sort_unstable();
-    assert_eq!(overlay_names, expected, "the overlay holds exactly the trained tensors");
+    assert_eq!(
+        overlay_names, expected,
+        "the overlay holds exactly the trained tensors"
+    );
     let _ = std::fs::remove_dir_all(&setup.dir);
 }
 
@@ -174,7 +180,11 @@ fn overlay_round_trips_and_bad_overlays_are_refused() {
     let overlay = read_overlay(&path).unwrap();
     assert_eq!(overlay.meta, meta);
     let merged = merge(&setup.config, &setup.base, &fingerprint, &overlay, &path).unwrap();
-    assert_eq!(logits(&merged), logits(&tuned.model), "merged overlay != tuned model");
+    assert_eq!(
+        logits(&merged),
+        logits(&tuned.model),
+        "merged overlay != tuned model"
+    );
     assert_ne!(logits(&merged), logits(&setup.base));
 
     // Each bad overlay is refused with a message naming the problem.
@@ -193,12 +203,37 @@ fn overlay_round_trips_and_bad_overlays_are_refused() {
         std::fs::read(&p).unwrap()
     };
     let cases: Vec<(&str, Result<ghostline_train::tune::Overlay, _>, &str, &str)> = vec![
-        ("truncated file", parse_overlay(&bytes[..bytes.len() / 2], &path), &fingerprint, "not a safetensors file"),
-        ("garbage", parse_overlay(b"hello world, not weights", &path), &fingerprint, "not a safetensors file"),
-        ("a model file, not an overlay", parse_overlay(&plain, &path), &fingerprint, "not a ghostline tuned-weights overlay"),
-        ("another base model", Ok(overlay.clone()), &other_fingerprint, "tuned from another base model"),
+        (
+            "truncated file",
+            parse_overlay(&bytes[..bytes.len() / 2], &path),
+            &fingerprint,
+            "not a safetensors file",
+        ),
+        (
+            "garbage",
+            parse_overlay(b"hello world, not weights", &path),
+            &fingerprint,
+            "not a safetensors file",
+        ),
+        (
+            "a model file, not an overlay",
+            parse_overlay(&plain, &path),
+            &fingerprint,
+            "not a ghostline tuned-weights overlay",
+        ),
+        (
+            "another base model",
+            Ok(overlay.clone()),
+            &other_fingerprint,
+            "tuned from another base model",
+        ),
         ("wrong shape", Ok(wrong_shape), &fingerprint, "has shape"),
-        ("unknown tensor", Ok(unknown), &fingerprint, "is not part of the base model"),
+        (
+            "unknown tensor",
+            Ok(unknown),
+            &fingerprint,
+            "is not part of the base model",
+        ),
     ];
     for (case, parsed, base_fp, expected) in cases {
         let result = parsed.and_then(|o| merge(&setup.config, &setup.base, base_fp, &o, &path));
@@ -206,8 +241,14 @@ fn overlay_round_trips_and_bad_overlays_are_refused() {
             Ok(_) => panic!("{case}: accepted"),
             Err(err) => {
                 let message = err.to_string();
-                assert!(message.contains(expected), "{case}: {message:?} lacks {expected:?}");
-                assert!(message.contains("tuned.safetensors"), "{case}: {message:?} lacks the file");
+                assert!(
+                    message.contains(expected),
+                    "{case}: {message:?} lacks {expected:?}"
+                );
+                assert!(
+                    message.contains("tuned.safetensors"),
+                    "{case}: {message:?} lacks the file"
+                );
             }
         }
     }

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use ghostline_model::Engine;
+pub use ghostline_train::tune::PreferencePair;
 pub use ghostline_train::tune::{
     Overlay, OverlayMeta, TuneError, TuneOptions, TuneReport, TuneText, base_fingerprint,
 };
-pub use ghostline_train::tune::PreferencePair;
 use ghostline_train::tune::{merge, read_overlay, tune_with_preferences, write_overlay};
 
 /// File name of a workspace's overlay inside the store directory.
@@ -54,7 +54,13 @@ pub fn tune_engine(
     pairs: &[PreferencePair],
     options: &TuneOptions,
     progress: &mut dyn FnMut(usize, usize, f32),
-) -> Result<(Vec<(ghostline_model::import::TensorSpec, Vec<f32>)>, TuneReport), TuneError> {
+) -> Result<
+    (
+        Vec<(ghostline_model::import::TensorSpec, Vec<f32>)>,
+        TuneReport,
+    ),
+    TuneError,
+> {
     let tuned = tune_with_preferences(
         engine.config(),
         engine.model(),
@@ -94,7 +100,13 @@ pub fn store_overlay(
 pub fn apply_overlay(engine: &mut Engine, path: &Path) -> Result<OverlayMeta, TuneError> {
     let overlay: Overlay = read_overlay(path)?;
     let fingerprint = base_fingerprint(engine.config(), engine.model());
-    let model = merge(engine.config(), engine.model(), &fingerprint, &overlay, path)?;
+    let model = merge(
+        engine.config(),
+        engine.model(),
+        &fingerprint,
+        &overlay,
+        path,
+    )?;
     engine.replace_weights(model)?;
     Ok(overlay.meta)
 }

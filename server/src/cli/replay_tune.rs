@@ -10,10 +10,10 @@ use std::rc::Rc;
 use clap::Args;
 
 use crate::adapt::tuned::{TuneOptions, TuneReport, TuneText, tune_engine};
-use ghostline_train::tune::mean_loss;
 use crate::model::{CompletionModel, ModelSpec};
 use crate::replay::{self, TuneAtHalf, TuneInput};
 use ghostline_train::tune::PreferencePair;
+use ghostline_train::tune::mean_loss;
 
 /// Tuning options of `ghostline replay`.
 #[derive(Debug, Args)]
@@ -29,13 +29,14 @@ pub struct TuneArgs {
     #[arg(long, default_value_t = 2)]
     pub tune_layers: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 3e-4)]
+    #[arg(long, default_value_t = 1e-3)]
     pub tune_lr: f64,
     /// Passes over the text at most.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 4.0)]
     pub tune_epochs: f64,
-    /// Fraction of chunks trained as FIM examples (PSM / SPM), as in pretraining.
-    #[arg(long, default_value_t = 0.5)]
+    /// Fraction of chunks trained as FIM examples (PSM / SPM; pretraining used 0.5; the server's
+    /// prompts here have an empty suffix, so mostly plain text).
+    #[arg(long, default_value_t = 0.2)]
     pub tune_fim_rate: f64,
     /// Most optimizer steps.
     #[arg(long, default_value_t = 400)]
@@ -144,7 +145,10 @@ impl TuneArgs {
                 .map(|(path, text)| TuneText { path, text })
                 .collect();
             let chars = texts.iter().map(|t| t.text.chars().count()).sum();
-            eprintln!("tuning on {} texts ({chars} chars) from {source}", texts.len());
+            eprintln!(
+                "tuning on {} texts ({chars} chars) from {source}",
+                texts.len()
+            );
             let later_base = mean_loss(engine.model(), engine.tokenizer(), &later, 256, 12);
             let pairs: Vec<PreferencePair> = if self.tune_preferences > 0.0 && texts_dir.is_none() {
                 pairs
@@ -158,11 +162,17 @@ impl TuneArgs {
             } else {
                 Vec::new()
             };
-            let (_, report) = tune_engine(&mut engine, &texts, &pairs, &options, &mut |step, total, loss| {
-                if step == 1 || step % 10 == 0 || step == total {
-                    eprintln!("  tune step {step}/{total} loss {loss:.3}");
-                }
-            })?;
+            let (_, report) = tune_engine(
+                &mut engine,
+                &texts,
+                &pairs,
+                &options,
+                &mut |step, total, loss| {
+                    if step == 1 || step % 10 == 0 || step == total {
+                        eprintln!("  tune step {step}/{total} loss {loss:.3}");
+                    }
+                },
+            )?;
             eprintln!(
                 "tuned: {} steps, {} tokens seen of {} data tokens, loss {:.3} -> {:.3}, {:.1} s",
                 report.steps,
