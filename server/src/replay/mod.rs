@@ -179,12 +179,11 @@ pub struct AdaptOptions {
 }
 
 /// Called once, when the walk reaches its first second-half position, with what is written by
-/// then (`(path, text)`: the finished files whole and the current file up to the cursor, never
-/// later text); returns the model the adapted run uses from there on (`ghostline replay
-/// --tune-at-half`: the model tuned on that text).
-/// The second argument is the text after that point (the rest of the current file, then the
-/// files after it, at most [`LATER_TEXT_CHARS`]): only for measuring the tuned model's loss on
-/// text it never saw, never for training.
+/// then (`TuneInput::written`: the finished files whole and the current file up to the cursor,
+/// never later text); returns the model the adapted run uses from there on (`ghostline replay
+/// --tune-at-half`: the model tuned on that text). `TuneInput::later` (the text after that
+/// point, at most [`LATER_TEXT_CHARS`]) is only for measuring the tuned model's loss on text it
+/// never saw, never for training.
 pub type TuneAtHalf<'a> =
     Box<dyn FnOnce(TuneInput) -> anyhow::Result<Box<dyn CompletionModel>> + 'a>;
 
