@@ -372,6 +372,40 @@ impl Engine {
         }
     }
 
+    /// Swaps in other weights of the same configuration (a tuned overlay merged onto the base,
+    /// see `ghostline-train`'s `tune`): the inference caches are rebuilt, cached keys/values
+    /// dropped, and 8-bit decode blocks made again from the new weights when decode used them.
+    /// Models that came with their own quantized blocks (GGUF) cannot take float weights.
+    pub fn replace_weights(&mut self, mut model: Llama) -> Result<(), ModelError> {
+        if self.gguf_blocks {
+            return Err(ModelError::Config {
+                path: PathBuf::from(&self.info.name),
+                message: "a GGUF model keeps its quantized blocks; its weights cannot be replaced"
+                    .into(),
+            });
+        }
+        if model.vocab_size() != self.model.vocab_size()
+            || model.layers.len() != self.model.layers.len()
+        {
+            return Err(ModelError::Config {
+                path: PathBuf::from(&self.info.name),
+                message: "the replacement weights have another shape than the loaded model".into(),
+            });
+        }
+        let q8 = self.model.has_quantized_decode();
+        guard(|| {
+            model.prepare_for_inference();
+            Ok(())
+        })?;
+        self.model = model;
+        if q8 {
+            self.set_q8_decode(true);
+        }
+        self.cache.reset();
+        self.batch_cache = None;
+        Ok(())
+    }
+
     /// Whether CPU decode steps run from 8-bit blocks.
     pub fn has_quantized_decode(&self) -> bool {
         self.model.has_quantized_decode()

@@ -1,13 +1,15 @@
-//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | replay | feedback`.
+//! The command line: `ghostline lsp | complete | model generate | eval | bench | stats | replay | feedback | tune`.
 
 mod complete;
 mod feedback;
 mod index;
 mod model_generate;
 mod model_info;
-mod replay;
-mod stats;
 pub mod remote_args;
+mod replay;
+mod replay_tune;
+mod stats;
+mod tune;
 
 pub use complete::language_from_path;
 
@@ -56,6 +58,9 @@ pub enum Command {
     },
     /// Build the workspace index of a folder and print its size, build time and memory.
     Index(index::IndexArgs),
+    /// Fine-tune the model's last layers on a workspace and accepted suggestions (an overlay
+    /// file the server loads while `tunedWeights` is on).
+    Tune(tune::TuneCommandArgs),
 }
 
 /// `ghostline lsp`.
@@ -223,6 +228,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(args) => {
             crate::logging::init("warn", None)?;
             index::run(args)
+        }
+        Command::Tune(args) => {
+            crate::logging::init("warn", None)?;
+            tune::run(args)
         }
     }
 }

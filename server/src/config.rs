@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub feedback: FeedbackSettings,
     /// Adapt to the workspace and to accept/reject feedback (`adapt`; see `crate::adapt`).
     pub adapt: bool,
+    /// Put the workspace's tuned weights (`ghostline tune`) onto the model when the file exists
+    /// (`tunedWeights`; see `crate::adapt::tuned`).
+    pub tuned_weights: bool,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             log_level: None,
             feedback: FeedbackSettings::default(),
             adapt: true,
+            tuned_weights: true,
         }
     }
 }
@@ -74,6 +78,7 @@ const KNOWN_KEYS: &[&str] = &[
     "feedback_raw_paths",
     "feedback_max_mb",
     "adapt",
+    "tuned_weights",
 ];
 
 impl ServerConfig {
@@ -117,6 +122,9 @@ impl ServerConfig {
         }
         if let Some(adapt) = reader.bool("adapt") {
             self.adapt = adapt;
+        }
+        if let Some(tuned) = reader.bool("tuned_weights") {
+            self.tuned_weights = tuned;
         }
         if let Some(ms) = reader.integer("debounce_ms", 0, 10_000) {
             self.debounce_ms = ms;

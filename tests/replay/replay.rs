@@ -97,3 +97,52 @@ fn adaptation_raises_second_half_acceptance_on_a_repetitive_repository() {
     assert_eq!(again["adapted"]["accepted"], report["adapted"]["accepted"]);
     assert!(again["baseline"].is_null() && again["latency"].is_null());
 }
+
+/// `--tune-at-half`: the adapted run switches at the half to a second engine tuned on the text
+/// written so far; the baseline keeps the untouched model (its figures equal an untuned run's),
+/// and on this repository of identical files the tuned model's loss on the text written later
+/// (never trained on) drops.
+#[test]
+fn tuning_at_the_half_changes_only_the_adapted_run() {
+    let common = ["--max-suggestions", "12", "--max-tokens", "16"];
+    let plain = replay(&common);
+    assert!(plain["tune"].is_null(), "{plain:#}");
+    let mut args = common.to_vec();
+    args.extend([
+        "--tune-at-half",
+        "120",
+        "--tune-max-steps",
+        "4",
+        "--tune-layers",
+        "1",
+        "--tune-epochs",
+        "20",
+    ]);
+    let tuned = replay(&args);
+    let tune = &tuned["tune"];
+    assert_eq!(tune["report"]["steps"], 4, "{tuned:#}");
+    assert_eq!(tune["report"]["layers"], 1, "{tuned:#}");
+    assert!(tune["texts"].as_u64().unwrap() >= 1, "{tuned:#}");
+    for key in [
+        "accepted",
+        "partially_accepted",
+        "second_half_acceptance_rate",
+        "exact_match",
+    ] {
+        assert_eq!(
+            tuned["baseline"][key], plain["baseline"][key],
+            "the baseline must not see the tuned weights ({key})"
+        );
+    }
+    let (base, after) = (
+        tune["later_text_loss"][0].as_f64().unwrap(),
+        tune["later_text_loss"][1].as_f64().unwrap(),
+    );
+    assert!(
+        after < base,
+        "tuning on identical files must lower the later text's loss: {base} -> {after}"
+    );
+    for key in ["second_half_baseline_p95_ms", "second_half_adapted_p95_ms"] {
+        assert!(tuned["latency"][key].as_f64().unwrap() > 0.0, "{tuned:#}");
+    }
+}

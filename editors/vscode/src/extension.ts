@@ -59,6 +59,7 @@ function serverSettings(): Record<string, unknown> {
     feedbackPath: c.get<string>("feedbackPath") || null,
     feedbackRawPaths: c.get<boolean>("feedbackRawPaths", false),
     adapt: c.get<boolean>("adapt", true),
+    tunedWeights: c.get<boolean>("tunedWeights", true),
     // Remote inference backend (docs/remote.md); the API key stays in the environment.
     backend: c.get<string>("backend", "local"),
     endpoint: c.get<string>("endpoint") || null,

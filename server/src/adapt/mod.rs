@@ -15,6 +15,7 @@ pub mod learner;
 pub mod ngram;
 pub mod rejections;
 pub mod text_cache;
+pub mod tuned;
 
 use std::sync::{Arc, Mutex};
 

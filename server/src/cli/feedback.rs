@@ -152,11 +152,29 @@ fn forget(args: ForgetArgs) -> anyhow::Result<()> {
         }
     };
     let Some(connection) = schema::open_existing(&path)? else {
+        if before_ms.is_none()
+            && let Some(dir) = path.parent()
+        {
+            let deleted = crate::adapt::tuned::delete_overlays(dir).unwrap_or(0);
+            if deleted > 0 {
+                println!("deleted {deleted} tuned-weights files in {}", dir.display());
+            }
+        }
         println!("nothing to forget: {} does not exist", path.display());
         return Ok(());
     };
     let learnt = adaptation::clear(&connection, before_ms)
         .with_context(|| format!("cannot delete from {}", path.display()))?;
+    // The tuned weights (`ghostline tune`) are part of what was learnt: gone with it.
+    if before_ms.is_none()
+        && let Some(dir) = path.parent()
+    {
+        let deleted = crate::adapt::tuned::delete_overlays(dir)
+            .with_context(|| format!("cannot delete the tuned weights in {}", dir.display()))?;
+        if deleted > 0 {
+            println!("deleted {deleted} tuned-weights files in {}", dir.display());
+        }
+    }
     if args.adaptation {
         connection
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))

@@ -55,6 +55,8 @@ pub struct ReplayArgs {
     /// Where to run the model.
     #[arg(long, default_value = "auto", value_parser = super::parse_device)]
     pub device: DevicePreference,
+    #[command(flatten)]
+    pub tune: super::replay_tune::TuneArgs,
 }
 
 #[derive(serde::Serialize)]
@@ -68,6 +70,8 @@ struct Output {
     adapted: Option<RunReport>,
     /// Both runs' latencies measured interleaved (`--adapt both`).
     latency: Option<PairedLatency>,
+    /// The tuning done at the half (`--tune-at-half`).
+    tune: Option<super::replay_tune::TuneOutput>,
 }
 
 /// Runs the replay.
@@ -100,19 +104,40 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         feed_walk: !args.no_walk_feed,
         prime,
     };
+    let tune_state = super::replay_tune::TuneState::default();
+    let tune_hook = || args.tune.hook(&spec, &args.tune.texts_dir, &tune_state);
     let (baseline, adapted, latency) = match args.adapt {
         AdaptMode::Both => {
-            let (baseline, adapted, latency) =
-                replay::run_paired(model.as_mut(), &walk, &adapt_options, &config)?;
+            let (baseline, adapted, latency) = replay::run_paired_tuned(
+                model.as_mut(),
+                &walk,
+                &adapt_options,
+                &config,
+                tune_hook()?,
+            )?;
             (Some(baseline), Some(adapted), Some(latency))
         }
         AdaptMode::Off => {
             let off = replay::AdaptOptions::default();
-            let baseline = replay::run(model.as_mut(), &walk, &off, &config)?;
+            let baseline = replay::run_tuned(
+                model.as_mut(),
+                &walk,
+                &off,
+                &config,
+                tune_hook()?,
+                args.tune.second_half_only,
+            )?;
             (Some(baseline), None, None)
         }
         AdaptMode::On => {
-            let adapted = replay::run(model.as_mut(), &walk, &adapt_options, &config)?;
+            let adapted = replay::run_tuned(
+                model.as_mut(),
+                &walk,
+                &adapt_options,
+                &config,
+                tune_hook()?,
+                false,
+            )?;
             (None, Some(adapted), None)
         }
     };
@@ -125,6 +150,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         baseline,
         adapted,
         latency,
+        tune: tune_state.take(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&output)?);

@@ -122,6 +122,7 @@ impl Backend {
     pub(crate) async fn reset_adaptation(&self) -> Value {
         let receipt = self.shared.learner.reset();
         self.shared.cache().clear();
+        super::tuned::reset(&self.shared);
         match receipt.durable(DECISION_ACK_TIMEOUT).await {
             Durability::Committed => serde_json::json!({"stored": true}),
             Durability::NotRecorded(reason) => serde_json::json!({"stored": false, "reason": reason}),

@@ -17,6 +17,7 @@ mod server;
 mod state;
 mod status;
 mod sync;
+mod tuned;
 pub mod to_proto;
 mod workspace_index;
 

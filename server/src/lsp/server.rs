@@ -98,7 +98,9 @@ impl LanguageServer for Backend {
             super::workspace_index::start(self.shared.clone()).await;
             let config = self.shared.config();
             if config.enable {
-                self.shared.worker.load(config.model.clone());
+                self.shared
+                    .worker
+                    .load(super::tuned::model_spec(&self.shared, &config));
                 super::adaptation::absorb_when_ready(self.shared.clone());
             } else {
                 status::send_current(&self.shared).await;
@@ -201,11 +203,13 @@ impl Backend {
         self.shared.set_config(new.clone());
         self.shared.feedback.configure(&new.feedback);
         self.shared.cache().clear();
-        let model_changed = new.model != old.model;
+        let model_changed = new.model != old.model || new.tuned_weights != old.tuned_weights;
         let needs_model = new.enable
             && (model_changed || matches!(self.shared.worker.state(), ModelState::NotLoaded));
         if needs_model {
-            self.shared.worker.load(new.model.clone());
+            self.shared
+                .worker
+                .load(super::tuned::model_spec(&self.shared, &new));
         } else if new.enable != old.enable {
             status::send_current(&self.shared).await;
         }

@@ -41,7 +41,7 @@ impl IndexSlot {
         self.handle.get()
     }
 
-    fn root(&self) -> Option<PathBuf> {
+    pub(crate) fn root(&self) -> Option<PathBuf> {
         self.root.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

@@ -9,6 +9,11 @@ use super::{
 
 /// Loads the real engine described by `spec`: the embedded default unless a path is given.
 pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError> {
+    load_engine(spec).map(|engine| Box::new(engine) as Box<dyn CompletionModel>)
+}
+
+/// [`load`], as the concrete engine (for `ghostline tune` and tuned replays).
+pub fn load_engine(spec: &ModelSpec) -> Result<Engine, ModelLoadError> {
     let options = LoadOptions {
         device: spec.device,
     };
@@ -18,8 +23,12 @@ pub fn load(spec: &ModelSpec) -> Result<Box<dyn CompletionModel>, ModelLoadError
     };
     engine
         .map(|mut engine| {
+            // Before the 8-bit blocks are made, so they are made once, from the tuned weights.
+            if let Some(overlay) = &spec.tuned_overlay {
+                crate::adapt::tuned::load_if_present(&mut engine, overlay);
+            }
             engine.set_q8_decode(spec.decode_weights == DecodeWeights::Q8);
-            Box::new(engine) as Box<dyn CompletionModel>
+            engine
         })
         .map_err(|error| ModelLoadError::Load {
             source_name: spec.describe(),

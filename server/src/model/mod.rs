@@ -110,6 +110,10 @@ pub struct ModelSpec {
     pub backend: crate::backend::BackendSpec,
     /// What the CPU decode step multiplies by (`decodeWeights`).
     pub decode_weights: DecodeWeights,
+    /// Tuned weights (`ghostline tune`, `crate::adapt::tuned`): the overlay file put onto the
+    /// local engine's weights at load when it exists; `None`: off (`tunedWeights: false`, or no
+    /// workspace / store to find it in).
+    pub tuned_overlay: Option<PathBuf>,
 }
 
 /// What the local engine's CPU decode step multiplies by.

@@ -178,6 +178,61 @@ pub struct AdaptOptions {
     pub prime: Vec<String>,
 }
 
+/// Called once, when the walk reaches its first second-half position, with what is written by
+/// then (`TuneInput::written`: the finished files whole and the current file up to the cursor,
+/// never later text); returns the model the adapted run uses from there on (`ghostline replay
+/// --tune-at-half`: the model tuned on that text). `TuneInput::later` (the text after that
+/// point, at most [`LATER_TEXT_CHARS`]) is only for measuring the tuned model's loss on text it
+/// never saw, never for training.
+pub type TuneAtHalf<'a> =
+    Box<dyn FnOnce(TuneInput) -> anyhow::Result<Box<dyn CompletionModel>> + 'a>;
+
+/// What a [`TuneAtHalf`] hook gets.
+#[derive(Clone, Debug, Default)]
+pub struct TuneInput {
+    /// `(path, text)` written so far ([`written_before`]).
+    pub written: Vec<(String, String)>,
+    /// The text after (for measurement only, see [`written_after`]).
+    pub later: String,
+    /// The run's rejected first-half suggestions as `(text before, line the user wrote, rejected
+    /// line)`: preferences.
+    pub pairs: Vec<(String, String, String)>,
+}
+
+/// Chars of later text handed to a [`TuneAtHalf`] hook for measurement.
+pub const LATER_TEXT_CHARS: usize = 40_000;
+
+/// The walk's text after position `index` (see [`TuneAtHalf`]).
+pub fn written_after(walk: &Walk, index: usize) -> String {
+    let position = &walk.positions[index];
+    let mut text: String = walk.files[position.file].chars[position.cursor..]
+        .iter()
+        .take(LATER_TEXT_CHARS)
+        .collect();
+    for file in &walk.files[position.file + 1..] {
+        if text.len() >= LATER_TEXT_CHARS {
+            break;
+        }
+        text.extend(file.chars.iter().take(LATER_TEXT_CHARS - text.len()));
+    }
+    text
+}
+
+/// What the simulated user has written when the walk reaches position `index`.
+pub fn written_before(walk: &Walk, index: usize) -> Vec<(String, String)> {
+    let position = &walk.positions[index];
+    let mut texts: Vec<(String, String)> = walk.files[..position.file]
+        .iter()
+        .map(|f| (f.path.display().to_string(), f.chars.iter().collect()))
+        .collect();
+    let file = &walk.files[position.file];
+    texts.push((
+        file.path.display().to_string(),
+        file.chars[..position.cursor].iter().collect(),
+    ));
+    texts
+}
+
 /// One run's state while the walk goes on: its adaptation (fresh), tallies and latencies.
 struct Runner<'w> {
     walk: &'w Walk,
@@ -196,6 +251,8 @@ struct Runner<'w> {
     trace: bool,
     /// Files before `fed_file` were fed to the adaptation.
     fed_file: usize,
+    /// Rejected or partly accepted suggestions: (text before, real line, suggested line).
+    pairs: Vec<(String, String, String)>,
 }
 
 impl<'w> Runner<'w> {
@@ -227,6 +284,7 @@ impl<'w> Runner<'w> {
             // GHOSTLINE_REPLAY_TRACE=1 prints every position's suggestion and the real code.
             trace: std::env::var_os("GHOSTLINE_REPLAY_TRACE").is_some(),
             fed_file: 0,
+            pairs: Vec::new(),
         }
     }
 
@@ -313,6 +371,14 @@ impl<'w> Runner<'w> {
         if score::exact_match(&suggestion, &target) {
             self.exact += 1;
         }
+        if !matches!(decision, Decision::Accepted { .. }) && !suggestion.is_empty() {
+            let line = |text: &str| text.split('\n').next().unwrap_or("").to_string();
+            self.pairs.push((
+                tail(&file.chars[..position.cursor], 1000),
+                line(&target),
+                line(&suggestion),
+            ));
+        }
         if suggestion.is_empty() {
             return Ok(latency);
         }
@@ -391,13 +457,47 @@ pub fn run(
     options: &AdaptOptions,
     config: &CompletionConfig,
 ) -> anyhow::Result<RunReport> {
+    run_tuned(model, walk, options, config, None, false)
+}
+
+/// [`run`] whose model is replaced at the half by `tune` (when given); `second_half_only` skips
+/// the first half's asks (only for a run without adaptation, whose asks do not depend on each
+/// other: a quick look at what tuning alone does).
+pub fn run_tuned(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    options: &AdaptOptions,
+    config: &CompletionConfig,
+    mut tune: Option<TuneAtHalf<'_>>,
+    second_half_only: bool,
+) -> anyhow::Result<RunReport> {
     let mut runner = Runner::new(
         walk,
         options,
         if options.on { "adapted" } else { "baseline" },
     );
+    let half = walk.positions.len().div_ceil(2);
+    let mut tuned: Option<Box<dyn CompletionModel>> = None;
     for index in 0..walk.positions.len() {
-        runner.step(model, index, config)?;
+        if index < half && second_half_only && !options.on {
+            continue;
+        }
+        if index == half
+            && let Some(tune) = tune.take()
+        {
+            tuned = Some(tune(TuneInput {
+                written: written_before(walk, index),
+                later: written_after(walk, index),
+                pairs: runner.pairs.clone(),
+            })?);
+        }
+        match tuned.as_mut() {
+            Some(tuned) => runner.step(tuned.as_mut(), index, config)?,
+            None => runner.step(model, index, config)?,
+        };
+    }
+    if second_half_only && !options.on {
+        runner.report.positions = walk.positions.len() - half;
     }
     Ok(runner.finish())
 }
@@ -424,6 +524,11 @@ pub struct PairedLatency {
     pub median_paired_ratio: f64,
     /// 95th percentile of the same per-position ratios.
     pub p95_paired_ratio: f64,
+    /// Baseline p95 over the second half's positions, ms (with `--tune-at-half`, where the
+    /// adapted run uses the tuned model).
+    pub second_half_baseline_p95_ms: f64,
+    /// Adapted p95 over the second half's positions, ms.
+    pub second_half_adapted_p95_ms: f64,
 }
 
 /// Replays `walk` without and with adaptation interleaved: at each position both runs ask, in
@@ -436,22 +541,56 @@ pub fn run_paired(
     adapted: &AdaptOptions,
     config: &CompletionConfig,
 ) -> anyhow::Result<(RunReport, RunReport, PairedLatency)> {
+    run_paired_tuned(model, walk, adapted, config, None)
+}
+
+/// [`run_paired`] where the adapted run switches to the model `tune` returns at the half (the
+/// baseline keeps `model`, untouched).
+pub fn run_paired_tuned(
+    model: &mut dyn CompletionModel,
+    walk: &Walk,
+    adapted: &AdaptOptions,
+    config: &CompletionConfig,
+    mut tune: Option<TuneAtHalf<'_>>,
+) -> anyhow::Result<(RunReport, RunReport, PairedLatency)> {
     let mut base = Runner::new(walk, &AdaptOptions::default(), "baseline");
     let mut adapt = Runner::new(walk, adapted, "adapted");
     let mut ratios = Vec::new();
+    let half = walk.positions.len().div_ceil(2);
+    let mut tuned: Option<Box<dyn CompletionModel>> = None;
+    let mut second_half: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for index in 0..walk.positions.len() {
+        if index == half
+            && let Some(tune) = tune.take()
+        {
+            tuned = Some(tune(TuneInput {
+                written: written_before(walk, index),
+                later: written_after(walk, index),
+                pairs: adapt.pairs.clone(),
+            })?);
+        }
         let mut times = [0.0; 2];
         for turn in 0..2 {
             let adapted_turn = (index + turn) % 2 == 1;
             model.forget_reusable_state();
             if adapted_turn {
-                times[1] = adapt.step(model, index, config)?;
+                times[1] = match tuned.as_mut() {
+                    Some(tuned) => {
+                        tuned.forget_reusable_state();
+                        adapt.step(tuned.as_mut(), index, config)?
+                    }
+                    None => adapt.step(model, index, config)?,
+                };
             } else {
                 times[0] = base.step(model, index, config)?;
             }
         }
         if times[0] > 0.0 {
             ratios.push(times[1] / times[0]);
+        }
+        if index >= half {
+            second_half[0].push(times[0]);
+            second_half[1].push(times[1]);
         }
     }
     let (base, adapt) = (base.finish(), adapt.finish());
@@ -470,6 +609,14 @@ pub fn run_paired(
         },
         median_paired_ratio: percentile(&ratios, 0.5),
         p95_paired_ratio: percentile(&ratios, 0.95),
+        second_half_baseline_p95_ms: {
+            second_half[0].sort_by(f64::total_cmp);
+            percentile(&second_half[0], 0.95)
+        },
+        second_half_adapted_p95_ms: {
+            second_half[1].sort_by(f64::total_cmp);
+            percentile(&second_half[1], 0.95)
+        },
     };
     Ok((base, adapt, latency))
 }

@@ -21,6 +21,7 @@ local M = {}
 ---@field feedbackPath string|nil   that file (absolute); nil = $XDG_DATA_HOME/ghostline/feedback.sqlite3
 ---@field feedbackRawPaths boolean|nil  store file paths too (default false: only a hash)
 ---@field adapt boolean|nil         adapt to the code you write/accept and remember rejections (default true)
+---@field tunedWeights boolean|nil  use the workspace's tuned weights from `ghostline tune` when present (default true)
 
 ---@class ghostline.Options
 M.defaults = {
