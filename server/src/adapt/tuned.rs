@@ -74,6 +74,16 @@ pub fn tune_engine(
     Ok((tuned.overlay, tuned.report))
 }
 
+/// A progress callback for [`tune_engine`] that prints the first, every tenth and the last
+/// step's loss to stderr as `  {label} {step}/{total} loss {loss}`.
+pub fn print_progress(label: &str) -> impl FnMut(usize, usize, f32) + '_ {
+    move |step, total, loss| {
+        if step == 1 || step % 10 == 0 || step == total {
+            eprintln!("  {label} {step}/{total} loss {loss:.3}");
+        }
+    }
+}
+
 /// Writes a tuned overlay for `engine`'s base weights (call before putting the tuned weights in).
 pub fn store_overlay(
     path: &Path,

@@ -167,11 +167,7 @@ impl TuneArgs {
                 &texts,
                 &pairs,
                 &options,
-                &mut |step, total, loss| {
-                    if step == 1 || step % 10 == 0 || step == total {
-                        eprintln!("  tune step {step}/{total} loss {loss:.3}");
-                    }
-                },
+                &mut crate::adapt::tuned::print_progress("tune step"),
             )?;
             eprintln!(
                 "tuned: {} steps, {} tokens seen of {} data tokens, loss {:.3} -> {:.3}, {:.1} s",

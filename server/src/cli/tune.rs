@@ -132,11 +132,7 @@ pub fn run(args: TuneCommandArgs) -> anyhow::Result<()> {
         &texts,
         &pairs,
         &options,
-        &mut |step, total, loss| {
-            if step == 1 || step % 10 == 0 || step == total {
-                eprintln!("  step {step}/{total} loss {loss:.3}");
-            }
-        },
+        &mut tuned::print_progress("step"),
     )?;
     let store_dir = db.parent().map(PathBuf::from).unwrap_or_default();
     let path = tuned::overlay_path(&store_dir, &root);
