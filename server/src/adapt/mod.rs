@@ -214,7 +214,9 @@ impl Adaptation {
                 Learnt::Accepted { before, text } => {
                     self.rejections.accept(&text);
                     let text = format!("{before}{text}");
-                    self.text.add(&text);
+                    // A piece, not running text: what the cache adds next must not read as its
+                    // continuation.
+                    self.text.add_piece(&text);
                     if let Some(tokens) = model.tokenize(&text) {
                         self.cache.add(&tokens);
                     }

@@ -24,6 +24,10 @@ pub const MAX_OCCURRENCES: usize = 64;
 /// Bytes kept; past it the oldest half is dropped.
 pub const MAX_BYTES: usize = 8 << 20;
 
+/// Ends a piece added with [`TextCache::add_piece`]: no token starts with it and no context
+/// contains it, so nothing is predicted across it.
+pub const PIECE_END: &str = "\u{0}";
+
 /// `(λ, (token, votes) pairs, total votes)`.
 pub type Prediction = (f32, Vec<(u32, u32)>, u32);
 
@@ -35,12 +39,13 @@ pub struct Vocabulary {
 }
 
 impl Vocabulary {
-    /// From the text of each id (index = id); empty texts are skipped, the first id of a text wins.
+    /// From the text of each id (index = id); empty texts, broken UTF-8 and [`PIECE_END`] are
+    /// skipped, the first id of a text wins.
     pub fn new(texts: Vec<String>) -> Vocabulary {
         let mut by_text = HashMap::new();
         let mut longest = 0;
         for (id, text) in texts.into_iter().enumerate() {
-            if text.is_empty() || text.contains('\u{fffd}') {
+            if text.is_empty() || text.contains(['\u{fffd}', '\u{0}']) {
                 continue;
             }
             longest = longest.max(text.chars().count());
@@ -92,6 +97,13 @@ impl TextCache {
             }
             self.corpus.drain(..cut);
         }
+    }
+
+    /// Appends a piece cut out of its surroundings (an accepted suggestion with the text before
+    /// it), followed by [`PIECE_END`]: nothing after the piece is predicted as its continuation.
+    pub fn add_piece(&mut self, text: &str) {
+        self.add(text);
+        self.add(PIECE_END);
     }
 
     /// Forgets the text (the vocabulary stays).
@@ -309,5 +321,20 @@ mod tests {
         let other = "def rumble(x):\n    x\n";
         let (_, _, total) = cache.predict_with(&[recent, other], recent).unwrap();
         assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn nothing_is_predicted_across_the_end_of_an_added_piece() {
+        let mut cache = TextCache::default();
+        cache.set_vocabulary(vocabulary());
+        cache.add_piece("let total = ");
+        cache.add("return x\n");
+        assert_eq!(cache.predict("fn f() { let total = "), None);
+        // Without the piece end, the next text would read as its continuation.
+        let mut glued = TextCache::default();
+        glued.set_vocabulary(vocabulary());
+        glued.add("let total = ");
+        glued.add("return x\n");
+        assert!(glued.predict("fn f() { let total = ").is_some());
     }
 }
