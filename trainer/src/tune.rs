@@ -195,6 +195,21 @@ pub struct TuneReport {
     pub preference_margin: Option<(f64, f64)>,
 }
 
+impl TuneReport {
+    /// One line for people: steps, tokens, loss first → last, wall time.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} steps, {} tokens trained of {} in the data, loss {:.3} -> {:.3}, {:.1} s",
+            self.steps,
+            self.tokens_seen,
+            self.data_tokens,
+            self.first_loss,
+            self.last_loss,
+            self.seconds
+        )
+    }
+}
+
 /// A tuned model: the merged weights for inference, and the overlay (changed tensors only).
 pub struct Tuned {
     /// Base weights with the overlay applied, on the base model's device.

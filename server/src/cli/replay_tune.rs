@@ -169,15 +169,7 @@ impl TuneArgs {
                 &options,
                 &mut crate::adapt::tuned::print_progress("tune step"),
             )?;
-            eprintln!(
-                "tuned: {} steps, {} tokens seen of {} data tokens, loss {:.3} -> {:.3}, {:.1} s",
-                report.steps,
-                report.tokens_seen,
-                report.data_tokens,
-                report.first_loss,
-                report.last_loss,
-                report.seconds
-            );
+            eprintln!("tuned: {}", report.summary());
             if let (Some((before, after)), Some((m0, m1))) =
                 (report.preference_accuracy, report.preference_margin)
             {

@@ -138,15 +138,10 @@ pub fn run(args: TuneCommandArgs) -> anyhow::Result<()> {
     let path = tuned::overlay_path(&store_dir, &root);
     tuned::store_overlay(&path, &fingerprint, &overlay, &report)?;
     println!(
-        "wrote {} ({} tensors; {} steps, {} tokens trained of {} in the data, loss {:.3} -> {:.3}, {:.1} s)",
+        "wrote {} ({} tensors; {})",
         path.display(),
         overlay.len(),
-        report.steps,
-        report.tokens_seen,
-        report.data_tokens,
-        report.first_loss,
-        report.last_loss,
-        report.seconds
+        report.summary()
     );
     Ok(())
 }

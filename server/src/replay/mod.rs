@@ -485,11 +485,7 @@ pub fn run_tuned(
         if index == half
             && let Some(tune) = tune.take()
         {
-            tuned = Some(tune(TuneInput {
-                written: written_before(walk, index),
-                later: written_after(walk, index),
-                pairs: runner.pairs.clone(),
-            })?);
+            tuned = Some(tune_here(tune, walk, index, &runner.pairs)?);
         }
         match tuned.as_mut() {
             Some(tuned) => runner.step(tuned.as_mut(), index, config)?,
@@ -500,6 +496,21 @@ pub fn run_tuned(
         runner.report.positions = walk.positions.len() - half;
     }
     Ok(runner.finish())
+}
+
+/// Calls `tune` with what the walk has written before position `index`, the text after it, and
+/// the run's (text before, real line, suggested line) pairs so far.
+fn tune_here(
+    tune: TuneAtHalf<'_>,
+    walk: &Walk,
+    index: usize,
+    pairs: &[(String, String, String)],
+) -> anyhow::Result<Box<dyn CompletionModel>> {
+    tune(TuneInput {
+        written: written_before(walk, index),
+        later: written_after(walk, index),
+        pairs: pairs.to_vec(),
+    })
 }
 
 /// Latencies of the baseline and the adapted run measured position by position in one process
@@ -563,11 +574,7 @@ pub fn run_paired_tuned(
         if index == half
             && let Some(tune) = tune.take()
         {
-            tuned = Some(tune(TuneInput {
-                written: written_before(walk, index),
-                later: written_after(walk, index),
-                pairs: adapt.pairs.clone(),
-            })?);
+            tuned = Some(tune_here(tune, walk, index, &adapt.pairs)?);
         }
         let mut times = [0.0; 2];
         for turn in 0..2 {
