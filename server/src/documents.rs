@@ -5,9 +5,11 @@
 //! tree is reparsed from the old one, with a timeout. A failed parse leaves `tree = None` and
 //! everything keeps working as plain text.
 //!
-//! **Bounded cost:** documents over [`syntax::MAX_PARSE_BYTES`] are never parsed, and after a
-//! parse timeout the document stays plain text until its whole text is replaced (so a huge file
-//! does not cost a timeout on every keystroke).
+//! **Bounded cost:** documents over [`syntax::MAX_PARSE_BYTES`] are never parsed. A reparse that
+//! times out leaves the document plain text for that version but keeps the edited old tree, so the
+//! next edit retries incrementally (a moment of load must not cost a big file its syntax for
+//! good); after [`MAX_PARSE_TIMEOUTS`] timeouts in a row the document stays plain text until its
+//! whole text is replaced (so a huge file does not cost a timeout on every keystroke).
 //!
 //! **Architecture invariant:** only the ordered sync layer (`lsp/sync.rs`) mutates the store, in
 //! message-arrival order; everyone else takes a [`Document`] snapshot (an O(1) Rope clone) and
@@ -20,6 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ropey::Rope;
 
 use crate::syntax::{self, Lang, SyntaxTree};
+
+/// Reparses that may time out in a row before a document stays plain text.
+pub const MAX_PARSE_TIMEOUTS: u8 = 3;
 
 /// One open document. Cloning is cheap (the Rope shares its nodes; a tree clone is a reference
 /// count).
@@ -39,8 +44,16 @@ pub struct Document {
     pub tree: Option<SyntaxTree>,
     /// Edits were applied to the tree's positions but not yet reparsed.
     tree_is_stale: bool,
-    /// A parse timed out: stay plain text until the whole text is replaced.
+    /// After a timed-out reparse: the old tree with every edit since applied to its positions,
+    /// to reparse from at the next edit. `None` whenever `tree` is `Some`.
+    unparsed_tree: Option<SyntaxTree>,
+    /// Reparses that timed out in a row.
+    parse_timeouts: u8,
+    /// [`MAX_PARSE_TIMEOUTS`] reached: stay plain text until the whole text is replaced.
     parse_gave_up: bool,
+    /// Tests: this many coming reparses act as if they had timed out.
+    #[cfg(test)]
+    simulated_timeouts: u8,
     /// Where the latest edits happened (for recent-edit snippets).
     pub recent_edits: RecentEdits,
 }
@@ -114,11 +127,22 @@ impl Document {
             lang,
             tree: None,
             tree_is_stale: true,
+            unparsed_tree: None,
+            parse_timeouts: 0,
             parse_gave_up: false,
+            #[cfg(test)]
+            simulated_timeouts: 0,
             recent_edits: RecentEdits::default(),
         };
         document.reparse();
         document
+    }
+
+    /// Makes the next `count` reparses act as if they had timed out (the timeout itself is
+    /// tested in `syntax`).
+    #[cfg(test)]
+    pub(crate) fn simulate_parse_timeouts(&mut self, count: u8) {
+        self.simulated_timeouts = count;
     }
 
     /// A read-only view (text, language, tree) for the pipeline stages.
@@ -144,14 +168,17 @@ impl Document {
             self.rope = Rope::from_str(&edit.text);
             self.tree = None;
             self.tree_is_stale = true;
+            self.unparsed_tree = None;
+            self.parse_timeouts = 0;
             self.parse_gave_up = false;
             return;
         };
         let len = self.rope.len_chars();
         let start = range.start.min(len);
         let end = range.end.clamp(start, len);
+        let tree = self.tree.as_mut().or(self.unparsed_tree.as_mut());
         let (start_position, old_end_position) =
-            syntax::replace(&mut self.rope, self.tree.as_mut(), start, end, &edit.text);
+            syntax::replace(&mut self.rope, tree, start, end, &edit.text);
         let added_lines = edit.text.chars().filter(|&c| c == '\n').count();
         self.recent_edits.record(
             start_position.row,
@@ -175,13 +202,32 @@ impl Document {
             self.tree = None;
             return;
         }
-        let old_tree = self.tree.take();
+        let old_tree = self.tree.take().or(self.unparsed_tree.take());
         let timeout = match old_tree {
             Some(_) => syntax::PARSE_TIMEOUT,
             None => syntax::FIRST_PARSE_TIMEOUT,
         };
         self.tree = syntax::parse_rope(lang, &self.rope, old_tree.as_ref(), timeout);
-        if self.tree.is_none() {
+        #[cfg(test)]
+        if self.simulated_timeouts > 0 {
+            self.simulated_timeouts -= 1;
+            self.tree = None;
+        }
+        if self.tree.is_some() {
+            self.parse_timeouts = 0;
+            return;
+        }
+        self.parse_timeouts += 1;
+        // A first parse that timed out (FIRST_PARSE_TIMEOUT, seconds) is not worth retrying.
+        if old_tree.is_some() && self.parse_timeouts < MAX_PARSE_TIMEOUTS {
+            tracing::info!(
+                ?lang,
+                bytes = self.rope.len_bytes(),
+                timeouts = self.parse_timeouts,
+                "reparse timed out; plain text for this version, the next edit retries"
+            );
+            self.unparsed_tree = old_tree;
+        } else {
             tracing::warn!(
                 ?lang,
                 bytes = self.rope.len_bytes(),
@@ -328,6 +374,34 @@ mod tests {
         });
         assert!(plain.tree.is_none());
         assert_eq!(plain.rope.to_string(), "hello world");
+    }
+
+    #[test]
+    fn a_timed_out_reparse_is_retried_incrementally_then_given_up() {
+        let mut document = Document::new("fn a() {\n    let x = 1;\n}\n", 1, "rust");
+        let type_at = |document: &mut Document, line: usize, text: &str| {
+            let at = document.rope.line_to_char(line);
+            document.apply(&TextEdit { range: Some(at..at), text: text.into() });
+        };
+        // One timeout: plain text for that version only; the next edit reparses from the old
+        // tree with both edits applied to it, and matches a fresh parse of the whole text.
+        document.simulate_parse_timeouts(1);
+        type_at(&mut document, 1, "    let y = 2;\n");
+        assert!(document.tree.is_none());
+        type_at(&mut document, 0, "use std::fmt;\n");
+        let tree = document.tree.as_ref().expect("the retry parses");
+        assert_eq!(tree.root_node().to_sexp(), fresh_sexp(Lang::Rust, &document.rope));
+        assert_eq!(tree.root_node().end_byte(), document.rope.len_bytes());
+        // Timeouts in a row: plain text until the whole text is replaced.
+        document.simulate_parse_timeouts(MAX_PARSE_TIMEOUTS);
+        for line in 0..MAX_PARSE_TIMEOUTS as usize {
+            type_at(&mut document, line, "// x\n");
+            assert!(document.tree.is_none());
+        }
+        type_at(&mut document, 0, "// y\n");
+        assert!(document.tree.is_none(), "given up");
+        document.apply(&TextEdit { range: None, text: "fn d() {}\n".into() });
+        assert!(document.tree.is_some(), "a full replacement parses again");
     }
 
     #[test]

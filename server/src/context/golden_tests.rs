@@ -166,6 +166,9 @@ fn a_five_megabyte_file_in_bounded_time() {
         text: "1 + ".into(),
     });
     let reparse_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Under load the reparse may time out: that version is plain text, and the imports still
+    // reach the prompt (found line by line).
+    let reparsed = document.tree.is_some();
     let cursor = cursor + 4;
     let view = document.view();
     let started = Instant::now();
@@ -176,7 +179,7 @@ fn a_five_megabyte_file_in_bounded_time() {
     let suggestion = postprocess("2", &context);
     let pipeline_ms = started.elapsed().as_secs_f64() * 1000.0;
     eprintln!(
-        "5 MB: first parse {parse_ms:.0} ms, incremental reparse {reparse_ms:.1} ms, trigger+context+postprocess {pipeline_ms:.1} ms"
+        "5 MB: first parse {parse_ms:.0} ms, incremental reparse {reparse_ms:.1} ms (tree kept: {reparsed}), trigger+context+postprocess {pipeline_ms:.1} ms"
     );
     assert_eq!(decision, TriggerDecision::Suggest(Shape::SingleLine));
     assert!(
