@@ -247,15 +247,30 @@ pub const OPEN_DOCUMENT_MAX_BYTES: usize = 256 << 10;
 /// Most bytes of other open documents searched per request.
 pub const OPEN_DOCUMENTS_MAX_BYTES: usize = 512 << 10;
 
-/// The texts a request's text cache searches as newest: `before_cursor` (the current document up
-/// to the cursor), then the other open `documents` (not `current_uri`), each cut to
-/// [`OPEN_DOCUMENT_MAX_BYTES`], [`OPEN_DOCUMENTS_MAX_BYTES`] in all.
+/// Most bytes of the current document the text cache searches: the ones nearest before the
+/// cursor. The cache searches every text at each decoding step, so an uncapped 6 MB file cost
+/// seconds per completion at its end (docs/benchmarks.md, session 7).
+pub const CURRENT_DOCUMENT_MAX_BYTES: usize = 256 << 10;
+
+/// The texts a request's text cache searches as newest: the current `document` before `cursor`
+/// (a char offset; its last [`CURRENT_DOCUMENT_MAX_BYTES`]), then the other open `documents`
+/// (not `current_uri`), each cut to [`OPEN_DOCUMENT_MAX_BYTES`], [`OPEN_DOCUMENTS_MAX_BYTES`] in
+/// all.
 pub fn recent_texts(
-    before_cursor: String,
+    document: &ropey::Rope,
+    cursor: usize,
     documents: &[(String, crate::documents::Document)],
     current_uri: &str,
 ) -> Vec<String> {
-    let mut texts = vec![before_cursor];
+    let end = cursor.min(document.len_chars());
+    let end_byte = document.char_to_byte(end);
+    let start_byte = end_byte.saturating_sub(CURRENT_DOCUMENT_MAX_BYTES);
+    // The char containing `start_byte` is left out when it starts before it.
+    let mut start = document.byte_to_char(start_byte);
+    if document.char_to_byte(start) < start_byte {
+        start += 1;
+    }
+    let mut texts = vec![document.slice(start..end).to_string()];
     let mut left = OPEN_DOCUMENTS_MAX_BYTES;
     for (uri, document) in documents {
         if uri == current_uri || left == 0 {
@@ -540,7 +555,8 @@ mod tests {
         .into_iter()
         .map(|(uri, text)| (uri.to_string(), Document::open(uri, text, 1, "python")))
         .collect();
-        let texts = recent_texts("cur = ".into(), &documents, "file:///cur.py");
+        let current = ropey::Rope::from_str("cur = 1\n");
+        let texts = recent_texts(&current, 6, &documents, "file:///cur.py");
         let lengths: Vec<usize> = texts.iter().map(String::len).collect();
         let rest = OPEN_DOCUMENTS_MAX_BYTES - 6 - OPEN_DOCUMENT_MAX_BYTES;
         assert_eq!(
@@ -550,6 +566,22 @@ mod tests {
         );
         assert_eq!(texts[0], "cur = ");
         assert!(texts.iter().all(|t| !t.contains("never")));
+    }
+
+    #[test]
+    fn a_huge_current_document_is_searched_only_near_the_cursor() {
+        // 3-byte chars, so the cut falls inside one: that char is left out whole.
+        let text = format!("{}tail", "中".repeat(CURRENT_DOCUMENT_MAX_BYTES));
+        let rope = ropey::Rope::from_str(&text);
+        let cursor = rope.len_chars() - 2;
+        let texts = recent_texts(&rope, cursor, &[], "file:///cur.txt");
+        assert_eq!(texts.len(), 1);
+        assert!(texts[0].ends_with("中ta"), "everything up to the cursor, nothing after");
+        assert!(texts[0].len() <= CURRENT_DOCUMENT_MAX_BYTES);
+        assert!(texts[0].len() > CURRENT_DOCUMENT_MAX_BYTES - 3);
+        // A cursor past the end is the end.
+        let texts = recent_texts(&rope, usize::MAX, &[], "file:///cur.txt");
+        assert!(texts[0].ends_with("tail"));
     }
 
     /// Greedy over three tokens: "t) {" is the model's first choice, "this;" its second, then a

@@ -291,7 +291,8 @@ impl Backend {
             // choice; an invoked request it leaves empty asks the model alone.
             let recent = match adaptation {
                 Some(_) => crate::adapt::recent_texts(
-                    document.rope.slice(..cursor).to_string(),
+                    &document.rope,
+                    cursor,
                     snippet_inputs.documents(),
                     &snippet_uri,
                 ),
