@@ -14,7 +14,7 @@ use crate::context::ContextMode;
 use crate::syntax::SourceView;
 use crate::text::{indent_width, line_ending, line_parts, lines_after};
 pub use indent::IndentStyle;
-pub use tree_rules::SyntaxSnapshot;
+pub use tree_rules::{SyntaxSnapshot, WHOLE_FILE_BYTES, WINDOW_MAX_BYTES};
 
 /// What the rules need to know about the text around the cursor.
 #[derive(Clone, Debug)]
@@ -70,12 +70,7 @@ impl PostprocessContext {
             .lang
             .filter(|lang| *lang != crate::syntax::Lang::Markdown);
         if let (Some(lang), Some(tree), ContextMode::Code) = (code_tree, view.tree, mode) {
-            self.syntax = Some(SyntaxSnapshot {
-                lang,
-                rope: view.rope.clone(),
-                tree: tree.clone(),
-                cursor: self.cursor,
-            });
+            self.syntax = Some(SyntaxSnapshot::new(lang, view.rope, tree, self.cursor));
         }
         self
     }

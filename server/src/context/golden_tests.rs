@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use ropey::Rope;
 
-use super::{ContextBudget, build_prompt};
+use super::{ContextBudget, ContextMode, build_prompt};
 use crate::completion::postprocess::{PostprocessContext, postprocess};
 use crate::completion::trigger::{Shape, Trigger, TriggerDecision, decide_in};
 use crate::syntax::{self, Lang, SourceView};
@@ -37,6 +37,21 @@ fn fixture_dir() -> PathBuf {
 
 fn visible(text: &str) -> String {
     text.replace('\r', "\\r").replace('\t', "\\t")
+}
+
+/// The fixture documents' file names, sorted.
+fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixture_dir())
+        .expect("tests/context exists")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| {
+            !name.ends_with(".raw") && !name.ends_with(".expected") && !name.ends_with(".md.txt")
+        })
+        .filter(|name| name != "README.md")
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "fixtures found: {names:?}");
+    names
 }
 
 /// Runs the engine on one fixture and renders what it decided.
@@ -89,16 +104,7 @@ fn run_fixture(name: &str, source: &str, raw: &str) -> String {
 #[test]
 fn fixtures() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
-    let mut names: Vec<String> = std::fs::read_dir(fixture_dir())
-        .expect("tests/context exists")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| {
-            !name.ends_with(".raw") && !name.ends_with(".expected") && !name.ends_with(".md.txt")
-        })
-        .filter(|name| name != "README.md")
-        .collect();
-    names.sort();
-    assert!(names.len() >= 20, "fixtures found: {names:?}");
+    let names = fixture_names();
     let mut languages = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     for name in &names {
@@ -132,6 +138,58 @@ fn fixtures() {
         Lang::ALL.len(),
         "every language has a fixture: {languages:?}"
     );
+}
+
+/// Past `WHOLE_FILE_BYTES` the tree rules look at a window of top-level items around the cursor:
+/// on every fixture made big (well-formed text first, the fixture with its cursor last) the
+/// window decides what the whole file decides, for both shapes. The text put first is copies of
+/// the fixture when it parses without errors, else line comments: a big file's bulk parses, and
+/// a broken copy would change how everything after it parses.
+#[test]
+fn a_window_of_a_big_file_post_processes_like_the_whole_file() {
+    use crate::completion::postprocess::{SyntaxSnapshot, WHOLE_FILE_BYTES};
+    let mut windowed = 0;
+    for name in fixture_names() {
+        let Some(lang) = Lang::from_path(Path::new(&name)) else {
+            continue;
+        };
+        let dir = fixture_dir();
+        let mut source = std::fs::read_to_string(dir.join(&name)).unwrap();
+        let mut raw = std::fs::read_to_string(dir.join(format!("{name}.raw"))).unwrap_or_default();
+        if name.contains(".crlf.") {
+            source = source.replace('\n', "\r\n");
+            raw = raw.replace('\n', "\r\n");
+        }
+        let copy = format!("{}\n", source.replacen("$0", "", 1));
+        let copy_parses = syntax::parse_str(lang, &copy).is_some_and(|t| !t.root_node().has_error());
+        let copy = match lang.comment_style().line {
+            Some(marker) if !copy_parses => format!("{marker} a line before the fixture\n"),
+            _ => copy,
+        };
+        let copies = copy.repeat(WHOLE_FILE_BYTES / copy.len() + 1);
+        let cursor_byte = copies.len() + source.find("$0").unwrap();
+        let text = copies + &source.replacen("$0", "", 1);
+        let rope = Rope::from_str(&text);
+        let cursor = rope.byte_to_char(cursor_byte);
+        let tree = syntax::parse_str(lang, &text).unwrap();
+        let view = SourceView { rope: &rope, lang: Some(lang), tree: Some(&tree) };
+        for shape in [Shape::SingleLine, Shape::MultiLine] {
+            let mut context =
+                PostprocessContext::new(&rope, cursor, shape, 8).with_syntax(&view, ContextMode::Code);
+            context.reject_parse_worse = false;
+            let Some(snapshot) = &context.syntax else {
+                continue; // Markdown: no tree rules
+            };
+            if snapshot.rope.len_bytes() < rope.len_bytes() {
+                windowed += 1;
+            }
+            let from_window = postprocess(&raw, &context);
+            context.syntax = Some(SyntaxSnapshot::whole(lang, &rope, &tree, cursor));
+            let from_whole = postprocess(&raw, &context);
+            assert_eq!(from_window, from_whole, "{name}, {shape:?}");
+        }
+    }
+    assert!(windowed >= 30, "the window was used {windowed} times");
 }
 
 /// A 5 MB file: parse, trigger, context and post-processing stay bounded (they look at the lines

@@ -1,26 +1,84 @@
 //! Rules that need the syntax tree: cut a block suggestion where the enclosing block ends, and
 //! reject a suggestion that makes the file's parse worse. Both insert the suggestion into a copy
 //! of the document and reparse incrementally from the document's tree.
+//!
+//! **Bounded cost:** an incremental reparse still walks every top-level item, so on a 6 MB file
+//! each one cost ~150 ms and a multi-line suggestion needs up to four. Past
+//! [`WHOLE_FILE_BYTES`] the snapshot is a window instead: the top-level items around the cursor
+//! (the one holding it and one on each side), parsed on their own. Errors are local, so the rules
+//! decide the same there (a test checks it on every golden fixture tiled past the limit); when the
+//! item holding the cursor is itself over [`WINDOW_MAX_BYTES`] the whole file is used.
 
 use ropey::Rope;
 use tree_sitter::{Node, Tree};
 
 use crate::syntax::{self, Lang};
 
-/// What the tree rules need: the document as it is, with its tree.
+/// Documents up to this size are reparsed whole by the rules.
+pub const WHOLE_FILE_BYTES: usize = 256 << 10;
+/// Largest window of top-level items parsed on its own for a bigger document.
+pub const WINDOW_MAX_BYTES: usize = 128 << 10;
+
+/// What the tree rules need: the document (or, for a big one, a window of it) with its tree.
 #[derive(Clone, Debug)]
 pub struct SyntaxSnapshot {
     /// The language.
     pub lang: Lang,
-    /// The text.
+    /// The text: the document, or the window.
     pub rope: Rope,
     /// Its tree.
     pub tree: Tree,
-    /// The cursor, in chars.
+    /// The cursor, in chars of `rope`.
     pub cursor: usize,
 }
 
 impl SyntaxSnapshot {
+    /// The snapshot for `cursor` (chars) in `rope` with its `tree`: the document itself up to
+    /// [`WHOLE_FILE_BYTES`], else a window of top-level items around the cursor.
+    pub fn new(lang: Lang, rope: &Rope, tree: &Tree, cursor: usize) -> SyntaxSnapshot {
+        SyntaxSnapshot::with_limit(lang, rope, tree, cursor, WHOLE_FILE_BYTES)
+    }
+
+    /// The snapshot of the whole document, however big (tests compare it with the window).
+    #[cfg(test)]
+    pub fn whole(lang: Lang, rope: &Rope, tree: &Tree, cursor: usize) -> SyntaxSnapshot {
+        SyntaxSnapshot::with_limit(lang, rope, tree, cursor, usize::MAX)
+    }
+
+    fn with_limit(
+        lang: Lang,
+        rope: &Rope,
+        tree: &Tree,
+        cursor: usize,
+        whole_file_bytes: usize,
+    ) -> SyntaxSnapshot {
+        let cursor = cursor.min(rope.len_chars());
+        let whole = || SyntaxSnapshot {
+            lang,
+            rope: rope.clone(),
+            tree: tree.clone(),
+            cursor,
+        };
+        if rope.len_bytes() <= whole_file_bytes {
+            return whole();
+        }
+        let Some(window) = window_around(tree.root_node(), rope.char_to_byte(cursor)) else {
+            return whole();
+        };
+        let start = rope.byte_to_char(window.start);
+        let end = rope.byte_to_char(window.end);
+        let text = rope.slice(start..end).to_string();
+        match syntax::parse_str(lang, &text) {
+            Some(tree) => SyntaxSnapshot {
+                lang,
+                rope: Rope::from_str(&text),
+                tree,
+                cursor: cursor - start,
+            },
+            None => whole(),
+        }
+    }
+
     /// The document with `text` inserted at the cursor over `covered` chars, and its tree.
     fn with_insertion(&self, text: &str, covered: usize) -> Option<(Rope, Tree)> {
         let mut rope = self.rope.clone();
@@ -30,6 +88,34 @@ impl SyntaxSnapshot {
         let tree = syntax::parse_rope(self.lang, &rope, Some(&tree), syntax::PARSE_TIMEOUT)?;
         Some((rope, tree))
     }
+}
+
+/// Bytes of the top-level items around `cursor_byte`: from the start of the item before the
+/// one holding (or following) the cursor to the end of the item after it. `None` when that is
+/// over [`WINDOW_MAX_BYTES`] or the root has too few items for a window to be smaller.
+fn window_around(root: Node<'_>, cursor_byte: usize) -> Option<std::ops::Range<usize>> {
+    let count = root.child_count() as usize;
+    if count < 4 {
+        return None;
+    }
+    // The first item that ends at or after the cursor (the cursor at an item's end belongs to
+    // it: what is typed there continues it).
+    let mut walker = root.walk();
+    let holding = root
+        .children(&mut walker)
+        .position(|item| item.end_byte() >= cursor_byte)
+        .unwrap_or(count - 1);
+    let first = root.child(holding.saturating_sub(1) as u32)?;
+    let last = root.child((holding + 1).min(count - 1) as u32)?;
+    let start = first.start_byte();
+    // Past the last item (trailing text) the window runs to the end of the document.
+    let end = if holding + 1 >= count {
+        root.end_byte()
+    } else {
+        last.end_byte()
+    }
+    .max(cursor_byte);
+    (end - start <= WINDOW_MAX_BYTES).then_some(start..end)
 }
 
 /// Cuts a multi-line suggestion where the block enclosing the cursor ends once it is inserted.
