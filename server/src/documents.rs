@@ -5,6 +5,13 @@
 //! tree is reparsed from the old one, with a timeout. A failed parse leaves `tree = None` and
 //! everything keeps working as plain text.
 //!
+//! **Deferred reparse for big documents:** an incremental reparse walks every top-level item
+//! (~150 ms for 6 MB), too slow to run in the read loop for each keystroke. Past
+//! [`EAGER_REPARSE_BYTES`], [`Document::finish_edits`] leaves the edited tree unparsed: the
+//! document reads as plain text ([`Document::view`] shows no stale tree) until a completion
+//! parses its snapshot off the read loop and [`DocumentStore::adopt_parse`] keeps the result if no
+//! edit came in meanwhile.
+//!
 //! **Bounded cost:** documents over [`syntax::MAX_PARSE_BYTES`] are never parsed. A reparse that
 //! times out leaves the document plain text for that version but keeps the edited old tree, so the
 //! next edit retries incrementally (a moment of load must not cost a big file its syntax for
@@ -23,6 +30,10 @@ use ropey::Rope;
 
 use crate::syntax::{self, Lang, SyntaxTree};
 
+/// Documents up to this size are reparsed in the read loop after each `didChange`; bigger ones
+/// when a completion needs the tree.
+pub const EAGER_REPARSE_BYTES: usize = 1 << 20;
+
 /// Reparses that may time out in a row before a document stays plain text.
 pub const MAX_PARSE_TIMEOUTS: u8 = 3;
 
@@ -38,12 +49,14 @@ pub struct Document {
     pub language_id: String,
     /// The grammar for this document; `None` is plain text.
     pub lang: Option<Lang>,
-    /// The syntax tree of `rope`, when `lang` is known and the last parse succeeded.
-    /// Invariant: when `Some`, it describes exactly the current `rope` (edits reparse at once,
-    /// or [`Document::edit`] leaves `tree_is_stale` set until [`Document::reparse`]).
-    pub tree: Option<SyntaxTree>,
+    /// The syntax tree, when `lang` is known and the last parse succeeded. It describes exactly
+    /// the current `rope` unless `tree_is_stale` (edits applied to its positions, not reparsed
+    /// yet): read it through [`Document::view`] or [`Document::tree`], which hide a stale tree.
+    tree: Option<SyntaxTree>,
     /// Edits were applied to the tree's positions but not yet reparsed.
     tree_is_stale: bool,
+    /// Counts edits, so a tree parsed from a snapshot is adopted only by the same text.
+    edits: u64,
     /// After a timed-out reparse: the old tree with every edit since applied to its positions,
     /// to reparse from at the next edit. `None` whenever `tree` is `Some`.
     unparsed_tree: Option<SyntaxTree>,
@@ -127,6 +140,7 @@ impl Document {
             lang,
             tree: None,
             tree_is_stale: true,
+            edits: 0,
             unparsed_tree: None,
             parse_timeouts: 0,
             parse_gave_up: false,
@@ -150,8 +164,40 @@ impl Document {
         syntax::SourceView {
             rope: &self.rope,
             lang: self.lang,
-            tree: self.tree.as_ref(),
+            tree: self.tree(),
         }
+    }
+
+    /// The syntax tree of the current text; `None` when there is none or it awaits a reparse.
+    pub fn tree(&self) -> Option<&SyntaxTree> {
+        self.tree.as_ref().filter(|_| !self.tree_is_stale)
+    }
+
+    /// Whether edits await a reparse ([`Document::reparse`]).
+    pub fn needs_reparse(&self) -> bool {
+        self.tree_is_stale
+    }
+
+    /// Ends a batch of edits: reparses now when the document is at most
+    /// [`EAGER_REPARSE_BYTES`], else leaves the reparse to whoever needs the tree.
+    pub fn finish_edits(&mut self) {
+        if self.rope.len_bytes() <= EAGER_REPARSE_BYTES {
+            self.reparse();
+        }
+    }
+
+    /// Takes the parse of `parsed` — a snapshot of this document that was reparsed — when no
+    /// edit has come in since the snapshot; returns whether it did.
+    pub fn adopt_parse(&mut self, parsed: &Document) -> bool {
+        if parsed.edits != self.edits || !self.tree_is_stale || parsed.tree_is_stale {
+            return false;
+        }
+        self.tree = parsed.tree.clone();
+        self.tree_is_stale = false;
+        self.unparsed_tree = parsed.unparsed_tree.clone();
+        self.parse_timeouts = parsed.parse_timeouts;
+        self.parse_gave_up = parsed.parse_gave_up;
+        true
     }
 
     /// Applies one edit and brings the tree up to date.
@@ -164,6 +210,7 @@ impl Document {
     /// [`Document::reparse`] after the last edit of a batch. Ranges are clamped to the text (the
     /// edge already validated them).
     pub fn edit(&mut self, edit: &TextEdit) {
+        self.edits += 1;
         let Some(range) = &edit.range else {
             self.rope = Rope::from_str(&edit.text);
             self.tree = None;
@@ -257,6 +304,25 @@ impl DocumentStore {
     /// A snapshot of one document.
     pub fn snapshot(&self, uri: &str) -> Option<Document> {
         self.lock().get(uri).cloned()
+    }
+
+    /// A snapshot of one document with its tree up to date: a deferred reparse (see the module
+    /// docs) runs on the snapshot, outside the lock, and the store keeps the result when no
+    /// edit came in meanwhile. Call it off the async runtime's threads: it may take a while.
+    pub fn parsed_snapshot(&self, uri: &str) -> Option<Document> {
+        let mut document = self.snapshot(uri)?;
+        if document.needs_reparse() {
+            document.reparse();
+            self.adopt_parse(uri, &document);
+        }
+        Some(document)
+    }
+
+    /// Keeps the parse of `parsed` (a reparsed snapshot of `uri`) when no edit came in since.
+    pub fn adopt_parse(&self, uri: &str, parsed: &Document) -> bool {
+        self.lock()
+            .get_mut(uri)
+            .is_some_and(|document| document.adopt_parse(parsed))
     }
 
     /// Number of open documents.
@@ -402,6 +468,55 @@ mod tests {
         assert!(document.tree.is_none(), "given up");
         document.apply(&TextEdit { range: None, text: "fn d() {}\n".into() });
         assert!(document.tree.is_some(), "a full replacement parses again");
+    }
+
+    #[test]
+    fn a_big_document_defers_its_reparse_to_whoever_needs_the_tree() {
+        let line = |n: usize| format!("fn f{n}() {{ let x = {n}; }}\n");
+        let text: String = (0..).map(line).scan(0, |bytes, l| {
+            *bytes += l.len();
+            (*bytes <= EAGER_REPARSE_BYTES + 4096).then_some(l)
+        }).collect();
+        assert!(text.len() > EAGER_REPARSE_BYTES);
+        let uri = "file:///big.rs";
+        let store = DocumentStore::default();
+        store.lock().insert(uri.into(), Document::open(uri, &text, 1, "rust"));
+        assert!(store.snapshot(uri).unwrap().tree().is_some(), "opening parses at once");
+        let type_at_top = |store: &DocumentStore, typed: &str| {
+            let mut documents = store.lock();
+            let document = documents.get_mut(uri).unwrap();
+            document.edit(&TextEdit { range: Some(0..0), text: typed.into() });
+            document.finish_edits();
+        };
+        type_at_top(&store, "// a\n");
+        let stale = store.snapshot(uri).unwrap();
+        assert!(stale.needs_reparse());
+        assert!(stale.tree().is_none() && stale.view().tree.is_none(), "no stale tree is shown");
+        // A completion parses its snapshot; the store keeps that tree.
+        let parsed = store.parsed_snapshot(uri).unwrap();
+        let tree = parsed.tree().expect("parsed");
+        assert_eq!(tree.root_node().to_sexp(), fresh_sexp(Lang::Rust, &parsed.rope));
+        let stored = store.snapshot(uri).unwrap();
+        assert!(!stored.needs_reparse() && stored.tree().is_some(), "adopted");
+        // An edit that comes in while a snapshot is parsed wins: the parse is not adopted, and
+        // the next one starts from the store's tree with both edits applied.
+        type_at_top(&store, "// b\n");
+        let mut racing = store.snapshot(uri).unwrap();
+        type_at_top(&store, "// c\n");
+        racing.reparse();
+        assert!(!store.adopt_parse(uri, &racing));
+        assert!(store.snapshot(uri).unwrap().needs_reparse());
+        let parsed = store.parsed_snapshot(uri).unwrap();
+        assert!(parsed.rope.to_string().starts_with("// c\n// b\n// a\nfn f0()"));
+        assert_eq!(
+            parsed.tree().unwrap().root_node().to_sexp(),
+            fresh_sexp(Lang::Rust, &parsed.rope)
+        );
+        // A small document reparses at once.
+        let mut small = Document::new("fn a() {}\n", 1, "rust");
+        small.edit(&TextEdit { range: Some(0..0), text: "// x\n".into() });
+        small.finish_edits();
+        assert!(!small.needs_reparse() && small.tree().is_some());
     }
 
     #[test]

@@ -126,7 +126,13 @@ pub struct BigFileReport {
     pub open_s: f64,
     /// Milliseconds per edit (start, middle, end), until a request after it was answered.
     pub edit_ms: Vec<f64>,
-    /// Completion at the end of the file: latency (ms) and whether it suggested something.
+    /// A burst of keystrokes at the end of the file sent at once (a fast typist's two seconds):
+    /// how many, and the milliseconds until a request after them was answered.
+    pub burst_keystrokes: usize,
+    /// See `burst_keystrokes`.
+    pub burst_ms: f64,
+    /// Completion at the end of the file (right after the burst): latency (ms) and whether it
+    /// suggested something.
     pub completion_end_ms: f64,
     /// See `completion_end_ms`.
     pub completion_end_suggested: bool,
@@ -531,6 +537,27 @@ fn big_file(session: &mut Session, megabytes: f64) -> anyhow::Result<BigFileRepo
         };
         text.insert_str(at, insert);
     }
+    // A burst of typing at the end: every keystroke is a didChange of its own.
+    let typed = "\nlet total = values.iter().sum::<u64>();";
+    let mut line = text.matches('\n').count();
+    let mut character = text.rsplit('\n').next().map_or(0, str::len);
+    let started = Instant::now();
+    for (index, c) in typed.chars().enumerate() {
+        let edit = c.to_string();
+        session.client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 10 + index}, "contentChanges": [{"range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character}}, "text": edit}]}),
+        )?;
+        text.push(c);
+        if c == '\n' {
+            (line, character) = (line + 1, 0);
+        } else {
+            character += 1;
+        }
+    }
+    session.call("ghostline/stats", Value::Null)?;
+    report.burst_keystrokes = typed.chars().count();
+    report.burst_ms = started.elapsed().as_secs_f64() * 1000.0;
     let complete = |session: &mut Session,
                     line: usize,
                     character: usize|
@@ -621,13 +648,15 @@ fn to_markdown(report: &LoadReport) -> String {
     }
     if let Some(b) = &report.big_file {
         out += &format!(
-            "\n### A {:.1} MB file\n\nopen {:.2} s; edits (start, middle, end) {:?} ms; completion at the end {:.0} ms (suggested: {}), in the middle {:.0} ms (suggested: {}); peak RSS {:.1} MiB; document matches: {}.\n",
+            "\n### A {:.1} MB file\n\nopen {:.2} s; edits (start, middle, end) {:?} ms; {} keystrokes at once applied in {:.0} ms; completion at the end {:.0} ms (suggested: {}), in the middle {:.0} ms (suggested: {}); peak RSS {:.1} MiB; document matches: {}.\n",
             b.bytes as f64 / 1048576.0,
             b.open_s,
             b.edit_ms
                 .iter()
                 .map(|ms| format!("{ms:.0}"))
                 .collect::<Vec<_>>(),
+            b.burst_keystrokes,
+            b.burst_ms,
             b.completion_end_ms,
             b.completion_end_suggested,
             b.completion_middle_ms,

@@ -12,7 +12,8 @@ use crate::documents::{Document, TextEdit};
 
 /// Applies `changes` in order. A change whose range the document cannot hold is skipped (the
 /// others still apply); the skipped changes' indices and errors are returned for the log. The
-/// syntax tree is edited with each change and reparsed once at the end.
+/// syntax tree is edited with each change and reparsed once at the end (for a big document,
+/// later: [`Document::finish_edits`]).
 pub fn apply(
     document: &mut Document,
     changes: Vec<TextDocumentContentChangeEvent>,
@@ -35,7 +36,8 @@ pub fn apply(
             text: change.text,
         });
     }
-    // One (incremental) reparse for the whole batch of changes.
-    document.reparse();
+    // One (incremental) reparse for the whole batch of changes, now or, for a big document,
+    // when a completion needs the tree.
+    document.finish_edits();
     skipped
 }

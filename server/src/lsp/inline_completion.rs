@@ -140,9 +140,13 @@ impl Backend {
                 .await?
             }
             Some((range, text)) => {
+                // An edit (not a bare Rope change), so the tree follows the text.
                 let mut assumed = document.clone();
-                assumed.rope.remove(range.clone());
-                assumed.rope.insert(range.start, text);
+                assumed.edit(&crate::documents::TextEdit {
+                    range: Some(range.clone()),
+                    text: text.clone(),
+                });
+                assumed.finish_edits();
                 let assumed_cursor = range.start + text.chars().count();
                 let mut answer = self
                     .answer(
@@ -263,19 +267,26 @@ impl Backend {
         let cancel = ticket.cancel.clone();
         let snippet_inputs = workspace_index::snippet_inputs(shared);
         let snippet_uri = uri.to_string();
-        let snippet_document = document.clone();
+        let store = shared.documents.clone();
         let adaptation = config.adapt.then(|| shared.adaptation.clone());
         let job = shared.worker.run(move |model| {
             let queue_ms = ms_since(queued);
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms, Vec::new()));
             }
-            // Counted in the context stage: choosing snippets is part of building the prompt.
+            // A big document's reparse is deferred to here, off the read loop (documents.rs);
+            // the store keeps the tree unless an edit came in meanwhile.
+            // Counted in the context stage, as is choosing snippets: both build the prompt.
             let snippets_started = std::time::Instant::now();
+            let mut document = document;
+            if document.needs_reparse() {
+                document.reparse();
+                store.adopt_parse(&snippet_uri, &document);
+            }
             let candidates = workspace_index::extra_snippets(
                 &snippet_inputs,
                 &snippet_uri,
-                &snippet_document,
+                &document,
                 cursor,
             );
             let snippets_ms = ms_since(snippets_started);
