@@ -370,3 +370,35 @@ fn show_partial_accept_reject_are_accepted_and_accept_speculates() {
         );
     }
 }
+
+/// A document over 1 MiB is not reparsed in the read loop on each keystroke: the completion that
+/// needs its tree rebuilds it off the read loop, and the server keeps it. A small document is
+/// reparsed at each change.
+#[test]
+fn a_big_documents_tree_is_rebuilt_by_the_completion_that_needs_it() {
+    const BIG: &str = "file:///tmp/ghostline-e2e/big.rs";
+    let mut client = start_ready(json!({"debounceMs": 0}), &[]);
+    let lines = 60_000;
+    let text: String = (0..lines)
+        .map(|n| format!("fn f{n}() -> u64 {{ {n} }}\n"))
+        .collect();
+    assert!(text.len() > 1 << 20);
+    client.open(BIG, "rust", &text);
+    let has_tree = |client: &mut LspClient, uri: &str| {
+        client.request("ghostline/document", json!({"uri": uri})).unwrap()["syntaxTree"].clone()
+    };
+    assert_eq!(has_tree(&mut client, BIG), true, "opening parses at once");
+    let typed = "fn g() -> u64 { f1() + ";
+    client.change(BIG, 2, range(lines, 0, lines, 0), typed);
+    assert_eq!(has_tree(&mut client, BIG), false, "the reparse waits");
+    let answer = client.inline_completion(BIG, lines, utf16_len(typed), true);
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(has_tree(&mut client, BIG), true, "the completion's parse is kept");
+    let document = client.document_text(BIG).unwrap();
+    assert!(document.ends_with(&format!("fn f{}() -> u64 {{ {} }}\n{typed}", lines - 1, lines - 1)));
+
+    client.open(URI, "rust", SAMPLE);
+    client.change(URI, 2, range(0, 0, 0, 0), "// x\n");
+    assert_eq!(has_tree(&mut client, URI), true, "a small document is reparsed at once");
+    client.shutdown();
+}

@@ -173,4 +173,7 @@ pub struct DocumentState {
     pub language_id: String,
     /// The full text.
     pub text: String,
+    /// Whether the server holds a syntax tree of this text (false for plain text, a parse that
+    /// failed, or a big document whose reparse waits for the next completion).
+    pub syntax_tree: bool,
 }

@@ -236,10 +236,12 @@ impl Backend {
                 params.uri
             ))
         })?;
+        let syntax_tree = document.tree().is_some();
         Ok(DocumentState {
             version: document.version,
             language_id: document.language_id,
             text: document.rope.to_string(),
+            syntax_tree,
         })
     }
 }
