@@ -5,12 +5,12 @@
 //! tree is reparsed from the old one, with a timeout. A failed parse leaves `tree = None` and
 //! everything keeps working as plain text.
 //!
-//! **Deferred reparse for big documents:** an incremental reparse walks every top-level item
-//! (~150 ms for 6 MB), too slow to run in the read loop for each keystroke. Past
-//! [`EAGER_REPARSE_BYTES`], [`Document::finish_edits`] leaves the edited tree unparsed: the
-//! document reads as plain text ([`Document::view`] shows no stale tree) until a completion
-//! parses its snapshot off the read loop and [`DocumentStore::adopt_parse`] keeps the result if no
-//! edit came in meanwhile.
+//! **Deferred parse for big documents:** an incremental reparse walks every top-level item
+//! (~150 ms for 6 MB) and a first parse takes ~1 s, too slow for the read loop. Past
+//! [`EAGER_REPARSE_BYTES`], opening and [`Document::finish_edits`] leave the (edited) tree
+//! unparsed: the document reads as plain text ([`Document::view`] shows no stale tree) until a
+//! parse of a snapshot off the read loop (a completion, or the background parse after `didOpen`)
+//! is kept by [`DocumentStore::adopt_parse`] — if no edit came in meanwhile.
 //!
 //! **Bounded cost:** documents over [`syntax::MAX_PARSE_BYTES`] are never parsed. A reparse that
 //! times out leaves the document plain text for that version but keeps the edited old tree, so the
@@ -116,7 +116,8 @@ pub struct TextEdit {
 }
 
 impl Document {
-    /// A new document whose language comes from `language_id` alone.
+    /// A new document whose language comes from `language_id` alone; parsed now up to
+    /// [`EAGER_REPARSE_BYTES`], else when [`Document::reparse`] is called.
     pub fn new(text: &str, version: i32, language_id: &str) -> Document {
         Document::with_lang(
             text,
@@ -148,7 +149,7 @@ impl Document {
             simulated_timeouts: 0,
             recent_edits: RecentEdits::default(),
         };
-        document.reparse();
+        document.finish_edits();
         document
     }
 
@@ -481,7 +482,9 @@ mod tests {
         let uri = "file:///big.rs";
         let store = DocumentStore::default();
         store.lock().insert(uri.into(), Document::open(uri, &text, 1, "rust"));
-        assert!(store.snapshot(uri).unwrap().tree().is_some(), "opening parses at once");
+        assert!(store.snapshot(uri).unwrap().tree().is_none(), "opening defers the parse");
+        assert!(store.parsed_snapshot(uri).unwrap().tree().is_some());
+        assert!(store.snapshot(uri).unwrap().tree().is_some(), "and the store keeps it");
         let type_at_top = |store: &DocumentStore, typed: &str| {
             let mut documents = store.lock();
             let document = documents.get_mut(uri).unwrap();

@@ -95,6 +95,7 @@ pub fn run(mut args: ContextBenchArgs) -> anyhow::Result<()> {
         bytes += text.len();
         let started = Instant::now();
         let mut document = Document::new(&text, 1, lang.language_id());
+        document.reparse(); // done at once for files up to 1 MiB, asked for past that
         first_parse.push(ms(started));
         let lines = document.rope.len_lines();
         for index in 0..args.positions {

@@ -112,7 +112,17 @@ fn did_open(shared: &Shared, params: Option<&Value>) {
     shared.in_flight.cancel_for_edit(&uri);
     let document = Document::open(&uri, &item.text, item.version, &item.language_id);
     tracing::debug!(%uri, version = item.version, chars = document.rope.len_chars(), "didOpen");
-    shared.documents.lock().insert(uri, document);
+    let deferred = document.needs_reparse();
+    shared.documents.lock().insert(uri.clone(), document);
+    if deferred {
+        // A big document is parsed in the background (documents.rs), not in the read loop.
+        let documents = shared.documents.clone();
+        let parse = move || documents.parsed_snapshot(&uri).map(drop);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(parse)),
+            Err(_) => drop(parse()),
+        }
+    }
 }
 
 fn did_change(shared: &Shared, params: Option<&Value>) {
