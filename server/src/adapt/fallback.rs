@@ -37,7 +37,8 @@ pub fn complete(
         "the adapted suggestion was dropped by post-processing; asking the model alone"
     );
     let mut alone = complete(&mut AdaptedModel::without_caches(model, adaptation))?;
-    alone.timings.total_ms += adapted.timings.total_ms;
+    // The stages add up to the request's time: both passes count.
+    alone.timings.add(&adapted.timings);
     Ok(alone)
 }
 

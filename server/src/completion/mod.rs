@@ -121,6 +121,19 @@ impl StageTimings {
         self.decode_ms += timings.decode_ms;
     }
 
+    /// Adds every stage of `other` (a second pass through the pipeline for the same request).
+    pub fn add(&mut self, other: &StageTimings) {
+        self.debounce_ms += other.debounce_ms;
+        self.cache_ms += other.cache_ms;
+        self.queue_ms += other.queue_ms;
+        self.context_ms += other.context_ms;
+        self.tokenize_ms += other.tokenize_ms;
+        self.prefill_ms += other.prefill_ms;
+        self.decode_ms += other.decode_ms;
+        self.postprocess_ms += other.postprocess_ms;
+        self.total_ms += other.total_ms;
+    }
+
     /// Time after the debounce: what the user waits for beyond the typing pause.
     pub fn working_ms(&self) -> f64 {
         self.total_ms - self.debounce_ms

@@ -132,3 +132,21 @@ fn long_documents_are_trimmed_to_the_context_length() {
     assert!(prompt_tokens + config.max_tokens <= 512, "{prompt_tokens}");
     assert!(requests[0].prefix.ends_with("let y = "));
 }
+
+#[test]
+fn a_second_pass_adds_every_stage() {
+    let pass = |ms: f64| StageTimings {
+        debounce_ms: ms,
+        cache_ms: ms,
+        queue_ms: ms,
+        context_ms: ms,
+        tokenize_ms: ms,
+        prefill_ms: ms,
+        decode_ms: ms,
+        postprocess_ms: ms,
+        total_ms: ms,
+    };
+    let mut timings = pass(1.0);
+    timings.add(&pass(2.0));
+    assert_eq!(timings, pass(3.0));
+}
