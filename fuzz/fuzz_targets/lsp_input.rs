@@ -65,12 +65,21 @@ impl JsonValue {
     }
 }
 
-/// Whether tower-lsp-server's transport decodes `body` (its `Message` is an untagged enum of
-/// these two public types).
+/// What tower-lsp-server's transport decodes: its private `Message`, an untagged enum of these
+/// two public types. Untagged matters: serde buffers the body first, which counts towards
+/// serde_json's nesting limit, so a body nested ~128 deep that each type alone accepts is
+/// refused by the transport (a fuzz find, kept in seeds/lsp_input/).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // only deserialized
+enum TransportMessage {
+    Response(tower_lsp_server::jsonrpc::Response),
+    Request(tower_lsp_server::jsonrpc::Request),
+}
+
+/// Whether tower-lsp-server's transport decodes `body`.
 fn is_message(body: &[u8]) -> bool {
-    use tower_lsp_server::jsonrpc::{Request, Response};
-    serde_json::from_slice::<Response>(body).is_ok()
-        || serde_json::from_slice::<Request>(body).is_ok()
+    serde_json::from_slice::<TransportMessage>(body).is_ok()
 }
 
 /// Splits the sanitized stream into bodies, asserting the framing.

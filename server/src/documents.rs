@@ -34,6 +34,9 @@ use crate::syntax::{self, Lang, SyntaxTree};
 /// when a completion needs the tree.
 pub const EAGER_REPARSE_BYTES: usize = 1 << 20;
 
+/// Edits remembered to bring an overtaken parse up to date.
+pub const EDIT_LOG_CAPACITY: usize = 4096;
+
 /// Reparses that may time out in a row before a document stays plain text.
 pub const MAX_PARSE_TIMEOUTS: u8 = 3;
 
@@ -55,8 +58,14 @@ pub struct Document {
     tree: Option<SyntaxTree>,
     /// Edits were applied to the tree's positions but not yet reparsed.
     tree_is_stale: bool,
-    /// Counts edits, so a tree parsed from a snapshot is adopted only by the same text.
+    /// Counts edits, so a tree parsed from a snapshot can be matched to this text.
     edits: u64,
+    /// The latest edits (at most [`EDIT_LOG_CAPACITY`]), oldest first: `edit_log[0]` is edit
+    /// number `edit_log_start + 1`. A tree parsed from an older snapshot is brought up to date
+    /// with them ([`Document::adopt_parse`]).
+    edit_log: std::collections::VecDeque<tree_sitter::InputEdit>,
+    /// See `edit_log`.
+    edit_log_start: u64,
     /// After a timed-out reparse: the old tree with every edit since applied to its positions,
     /// to reparse from at the next edit. `None` whenever `tree` is `Some`.
     unparsed_tree: Option<SyntaxTree>,
@@ -142,6 +151,8 @@ impl Document {
             tree: None,
             tree_is_stale: true,
             edits: 0,
+            edit_log: Default::default(),
+            edit_log_start: 0,
             unparsed_tree: None,
             parse_timeouts: 0,
             parse_gave_up: false,
@@ -187,17 +198,33 @@ impl Document {
         }
     }
 
-    /// Takes the parse of `parsed` — a snapshot of this document that was reparsed — when no
-    /// edit has come in since the snapshot; returns whether it did.
+    /// Takes the parse of `parsed` — a reparsed snapshot of this document — unless this document
+    /// is already parsed. When edits came in since the snapshot, they are replayed on its tree
+    /// (from the edit log), which becomes the base of the next incremental reparse. Returns
+    /// whether it took anything.
     pub fn adopt_parse(&mut self, parsed: &Document) -> bool {
-        if parsed.edits != self.edits || !self.tree_is_stale || parsed.tree_is_stale {
+        if !self.tree_is_stale || parsed.tree_is_stale || parsed.edits > self.edits {
             return false;
         }
-        self.tree = parsed.tree.clone();
-        self.tree_is_stale = false;
-        self.unparsed_tree = parsed.unparsed_tree.clone();
-        self.parse_timeouts = parsed.parse_timeouts;
-        self.parse_gave_up = parsed.parse_gave_up;
+        if parsed.edits == self.edits {
+            self.tree = parsed.tree.clone();
+            self.tree_is_stale = false;
+            self.unparsed_tree = parsed.unparsed_tree.clone();
+            self.parse_timeouts = parsed.parse_timeouts;
+            self.parse_gave_up = parsed.parse_gave_up;
+            return true;
+        }
+        let (Some(tree), Some(from)) = (&parsed.tree, parsed.edits.checked_sub(self.edit_log_start))
+        else {
+            return false; // no tree to bring up to date, or the log no longer reaches back
+        };
+        let mut tree = tree.clone();
+        for edit in self.edit_log.iter().skip(from as usize) {
+            tree.edit(edit);
+        }
+        self.tree = Some(tree);
+        self.unparsed_tree = None;
+        self.parse_timeouts = 0;
         true
     }
 
@@ -213,6 +240,8 @@ impl Document {
     pub fn edit(&mut self, edit: &TextEdit) {
         self.edits += 1;
         let Some(range) = &edit.range else {
+            self.edit_log.clear();
+            self.edit_log_start = self.edits;
             self.rope = Rope::from_str(&edit.text);
             self.tree = None;
             self.tree_is_stale = true;
@@ -225,14 +254,18 @@ impl Document {
         let start = range.start.min(len);
         let end = range.end.clamp(start, len);
         let tree = self.tree.as_mut().or(self.unparsed_tree.as_mut());
-        let (start_position, old_end_position) =
-            syntax::replace(&mut self.rope, tree, start, end, &edit.text);
+        let input_edit = syntax::replace(&mut self.rope, tree, start, end, &edit.text);
         let added_lines = edit.text.chars().filter(|&c| c == '\n').count();
         self.recent_edits.record(
-            start_position.row,
-            old_end_position.row - start_position.row,
+            input_edit.start_position.row,
+            input_edit.old_end_position.row - input_edit.start_position.row,
             added_lines,
         );
+        self.edit_log.push_back(input_edit);
+        if self.edit_log.len() > EDIT_LOG_CAPACITY {
+            self.edit_log.pop_front();
+            self.edit_log_start += 1;
+        }
         self.tree_is_stale = true;
     }
 
@@ -501,14 +534,15 @@ mod tests {
         assert_eq!(tree.root_node().to_sexp(), fresh_sexp(Lang::Rust, &parsed.rope));
         let stored = store.snapshot(uri).unwrap();
         assert!(!stored.needs_reparse() && stored.tree().is_some(), "adopted");
-        // An edit that comes in while a snapshot is parsed wins: the parse is not adopted, and
-        // the next one starts from the store's tree with both edits applied.
+        // An edit that comes in while a snapshot is parsed: the parse is brought up to date
+        // with it (replayed from the edit log) and is the base of the next reparse.
         type_at_top(&store, "// b\n");
         let mut racing = store.snapshot(uri).unwrap();
         type_at_top(&store, "// c\n");
         racing.reparse();
-        assert!(!store.adopt_parse(uri, &racing));
+        assert!(store.adopt_parse(uri, &racing));
         assert!(store.snapshot(uri).unwrap().needs_reparse());
+        assert!(store.snapshot(uri).unwrap().tree().is_none());
         let parsed = store.parsed_snapshot(uri).unwrap();
         assert!(parsed.rope.to_string().starts_with("// c\n// b\n// a\nfn f0()"));
         assert_eq!(
@@ -520,6 +554,47 @@ mod tests {
         small.edit(&TextEdit { range: Some(0..0), text: "// x\n".into() });
         small.finish_edits();
         assert!(!small.needs_reparse() && small.tree().is_some());
+    }
+
+    #[test]
+    fn a_parse_overtaken_by_edits_is_brought_up_to_date_and_reparses_right() {
+        let mut random = Random(0x5EED_0F_ED17);
+        for (lang, text) in [
+            (Lang::Rust, "fn main() {\n    let s = \"héllo\";\n}\n"),
+            (Lang::Python, "def f(x):\n    return x  # é\n"),
+            (Lang::JavaScript, "function f() { return [1, 2]; }\n"),
+        ] {
+            let mut document = Document::new(text, 1, lang.language_id());
+            let mut random_edit = |document: &mut Document| {
+                let len = document.rope.len_chars();
+                let start = random.below(len + 1);
+                let end = (start + random.below(6)).min(len);
+                document.edit(&TextEdit { range: Some(start..end), text: random_text(&mut random) });
+            };
+            for step in 0..120 {
+                // A snapshot with an edit to parse is parsed while 1–3 more edits come in, then
+                // handed back.
+                random_edit(&mut document);
+                let mut snapshot = document.clone();
+                for _ in 0..1 + step % 3 {
+                    random_edit(&mut document);
+                }
+                snapshot.reparse();
+                assert!(document.adopt_parse(&snapshot), "{lang:?} step {step}");
+                assert!(document.tree().is_none(), "the replayed tree still awaits its reparse");
+                if step % 4 == 0 {
+                    random_edit(&mut document);
+                }
+                document.reparse();
+                let tree = document.tree().expect("small documents always parse");
+                assert_eq!(
+                    tree.root_node().to_sexp(),
+                    fresh_sexp(lang, &document.rope),
+                    "{lang:?} step {step}: {:?}",
+                    document.rope.to_string()
+                );
+            }
+        }
     }
 
     #[test]

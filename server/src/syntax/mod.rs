@@ -113,31 +113,32 @@ pub fn point_at(rope: &Rope, char_offset: usize) -> (usize, Point) {
 }
 
 /// Replaces chars `start..end` of `rope` with `text` and tells `tree` (if any) what changed, so
-/// its next parse can be incremental. Returns the edit's start and old end (rows), for callers
-/// that track where edits happen. `start..end` must lie inside the rope.
+/// its next parse can be incremental. Returns that edit (callers track where edits happen, or
+/// replay it on another tree). `start..end` must lie inside the rope.
 pub fn replace(
     rope: &mut Rope,
     tree: Option<&mut Tree>,
     start: usize,
     end: usize,
     text: &str,
-) -> (Point, Point) {
+) -> InputEdit {
     let (start_byte, start_position) = point_at(rope, start);
     let (old_end_byte, old_end_position) = point_at(rope, end);
     rope.remove(start..end);
     rope.insert(start, text);
     let (new_end_byte, new_end_position) = point_at(rope, start + text.chars().count());
+    let edit = InputEdit {
+        start_byte,
+        old_end_byte,
+        new_end_byte,
+        start_position,
+        old_end_position,
+        new_end_position,
+    };
     if let Some(tree) = tree {
-        tree.edit(&InputEdit {
-            start_byte,
-            old_end_byte,
-            new_end_byte,
-            start_position,
-            old_end_position,
-            new_end_position,
-        });
+        tree.edit(&edit);
     }
-    (start_position, old_end_position)
+    edit
 }
 
 /// Counts ERROR and MISSING nodes in the subtree of `node` (a measure of how broken it is).

@@ -84,7 +84,7 @@ impl SyntaxSnapshot {
         let mut rope = self.rope.clone();
         let end = (self.cursor + covered).min(rope.len_chars());
         let mut tree = self.tree.clone();
-        syntax::replace(&mut rope, Some(&mut tree), self.cursor, end, text);
+        let _ = syntax::replace(&mut rope, Some(&mut tree), self.cursor, end, text);
         let tree = syntax::parse_rope(self.lang, &rope, Some(&tree), syntax::PARSE_TIMEOUT)?;
         Some((rope, tree))
     }
