@@ -66,6 +66,9 @@ pub struct Document {
     edit_log: std::collections::VecDeque<tree_sitter::InputEdit>,
     /// See `edit_log`.
     edit_log_start: u64,
+    /// The latest successful parse, unedited, and the edit count it describes: the base a
+    /// snapshot taken before it landed is rebased on ([`DocumentStore::parse`]).
+    last_parse: Option<(SyntaxTree, u64)>,
     /// After a timed-out reparse: the old tree with every edit since applied to its positions,
     /// to reparse from at the next edit. `None` whenever `tree` is `Some`.
     unparsed_tree: Option<SyntaxTree>,
@@ -153,6 +156,7 @@ impl Document {
             edits: 0,
             edit_log: Default::default(),
             edit_log_start: 0,
+            last_parse: None,
             unparsed_tree: None,
             parse_timeouts: 0,
             parse_gave_up: false,
@@ -206,6 +210,9 @@ impl Document {
         if !self.tree_is_stale || parsed.tree_is_stale || parsed.edits > self.edits {
             return false;
         }
+        if let Some(tree) = &parsed.tree {
+            self.last_parse = Some((tree.clone(), parsed.edits));
+        }
         if parsed.edits == self.edits {
             self.tree = parsed.tree.clone();
             self.tree_is_stale = false;
@@ -218,14 +225,33 @@ impl Document {
         else {
             return false; // no tree to bring up to date, or the log no longer reaches back
         };
+        self.tree = Some(self.replayed(tree, from));
+        self.unparsed_tree = None;
+        self.parse_timeouts = 0;
+        true
+    }
+
+    /// `tree` (describing edit number `edit_log_start + from`) with the later logged edits.
+    fn replayed(&self, tree: &SyntaxTree, from: u64) -> SyntaxTree {
         let mut tree = tree.clone();
         for edit in self.edit_log.iter().skip(from as usize) {
             tree.edit(edit);
         }
-        self.tree = Some(tree);
+        tree
+    }
+
+    /// Takes `tree`, a parse of this document at edit number `at` newer than any this snapshot
+    /// knew, as the base of its next reparse (the later edits replayed on it).
+    fn rebase(&mut self, tree: &SyntaxTree, at: u64) {
+        let newer = self.last_parse.as_ref().is_none_or(|(_, known)| *known < at);
+        let Some(from) = at.checked_sub(self.edit_log_start) else {
+            return;
+        };
+        if !self.tree_is_stale || !newer || at > self.edits || self.parse_gave_up {
+            return;
+        }
+        self.tree = Some(self.replayed(tree, from));
         self.unparsed_tree = None;
-        self.parse_timeouts = 0;
-        true
     }
 
     /// Applies one edit and brings the tree up to date.
@@ -242,6 +268,7 @@ impl Document {
         let Some(range) = &edit.range else {
             self.edit_log.clear();
             self.edit_log_start = self.edits;
+            self.last_parse = None;
             self.rope = Rope::from_str(&edit.text);
             self.tree = None;
             self.tree_is_stale = true;
@@ -294,7 +321,8 @@ impl Document {
             self.simulated_timeouts -= 1;
             self.tree = None;
         }
-        if self.tree.is_some() {
+        if let Some(tree) = &self.tree {
+            self.last_parse = Some((tree.clone(), self.edits));
             self.parse_timeouts = 0;
             return;
         }
@@ -323,7 +351,13 @@ impl Document {
 #[derive(Clone, Default)]
 pub struct DocumentStore {
     documents: Arc<Mutex<HashMap<String, Document>>>,
+    /// URIs being parsed off the read loop ([`DocumentStore::parse`]): one parse per document
+    /// at a time, the next waits and starts from its result.
+    parsing: Arc<(Mutex<std::collections::HashSet<String>>, std::sync::Condvar)>,
 }
+
+/// Longest a parse waits for another parse of the same document.
+const PARSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl DocumentStore {
     /// Locks the store for a short, synchronous update. Never hold the guard across `.await`.
@@ -345,11 +379,44 @@ impl DocumentStore {
     /// edit came in meanwhile. Call it off the async runtime's threads: it may take a while.
     pub fn parsed_snapshot(&self, uri: &str) -> Option<Document> {
         let mut document = self.snapshot(uri)?;
-        if document.needs_reparse() {
-            document.reparse();
-            self.adopt_parse(uri, &document);
-        }
+        self.parse(uri, &mut document);
         Some(document)
+    }
+
+    /// Brings `document`, a snapshot of `uri`, up to date (nothing when it is): after any parse
+    /// of `uri` already running (its result, edits replayed, is the better base), then offered
+    /// to the store ([`DocumentStore::adopt_parse`]). Blocks: call it off the async runtime.
+    pub fn parse(&self, uri: &str, document: &mut Document) {
+        if !document.needs_reparse() {
+            return;
+        }
+        let (parsing, landed) = &*self.parsing;
+        let mut running = parsing.lock().unwrap_or_else(|p| p.into_inner());
+        let waited = std::time::Instant::now();
+        while running.contains(uri) && waited.elapsed() < PARSE_WAIT {
+            running = landed
+                .wait_timeout(running, PARSE_WAIT)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        running.insert(uri.to_string());
+        drop(running);
+        // Done (or unwound) here: the next parse of `uri` may go.
+        struct Running<'a>(&'a DocumentStore, &'a str);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                let (parsing, landed) = &*self.0.parsing;
+                parsing.lock().unwrap_or_else(|p| p.into_inner()).remove(self.1);
+                landed.notify_all();
+            }
+        }
+        let _running = Running(self, uri);
+        let newest = self.lock().get(uri).and_then(|d| d.last_parse.clone());
+        if let Some((tree, at)) = newest {
+            document.rebase(&tree, at);
+        }
+        document.reparse();
+        self.adopt_parse(uri, document);
     }
 
     /// Keeps the parse of `parsed` (a reparsed snapshot of `uri`) when no edit came in since.
@@ -548,6 +615,21 @@ mod tests {
         assert_eq!(
             parsed.tree().unwrap().root_node().to_sexp(),
             fresh_sexp(Lang::Rust, &parsed.rope)
+        );
+        // A snapshot taken before a parse landed starts from that parse, its own later edits
+        // replayed on it.
+        type_at_top(&store, "// d\n");
+        let landed_at = store.snapshot(uri).unwrap();
+        type_at_top(&store, "// e\n");
+        let mut late = store.snapshot(uri).unwrap();
+        let mut landed = landed_at.clone();
+        landed.reparse();
+        assert!(store.adopt_parse(uri, &landed));
+        store.parse(uri, &mut late);
+        assert!(late.rope.to_string().starts_with("// e\n// d\n// c\n"));
+        assert_eq!(
+            late.tree().unwrap().root_node().to_sexp(),
+            fresh_sexp(Lang::Rust, &late.rope)
         );
         // A small document reparses at once.
         let mut small = Document::new("fn a() {}\n", 1, "rust");

@@ -18,6 +18,54 @@ use crate::feedback::event::now_ms;
 use crate::feedback::settings::path_hash;
 use crate::feedback::{FeedbackEvent, FeedbackSink, Receipt};
 
+/// Most bytes a closed document teaches. A bigger one is mostly not what the user wrote (a
+/// generated or vendored file), and taking it all in cost the next completion 12 s for 6 MB
+/// (tokenizing it and counting its n-grams; docs/benchmarks.md, session 7).
+pub const CLOSED_DOCUMENT_MAX_BYTES: usize = 256 << 10;
+/// Lines kept on each side of a recent edit of a big closed document.
+pub const EDIT_CONTEXT_LINES: usize = 40;
+
+/// What a closed `document` teaches: all of it up to [`CLOSED_DOCUMENT_MAX_BYTES`]; past that,
+/// the lines around its recent edits (what the user wrote there, [`EDIT_CONTEXT_LINES`] on each
+/// side), each region a piece of its own (ended by [`super::text_cache::PIECE_END`]), at most
+/// [`CLOSED_DOCUMENT_MAX_BYTES`] in all — nothing when it was not edited.
+pub fn closed_document_text(document: &crate::documents::Document) -> String {
+    let rope = &document.rope;
+    if rope.len_bytes() <= CLOSED_DOCUMENT_MAX_BYTES {
+        return rope.to_string();
+    }
+    let last_line = rope.len_lines().saturating_sub(1);
+    let mut regions: Vec<(usize, usize)> = document
+        .recent_edits
+        .lines()
+        .into_iter()
+        .map(|line| {
+            let line = line.min(last_line);
+            (line.saturating_sub(EDIT_CONTEXT_LINES), (line + EDIT_CONTEXT_LINES).min(last_line))
+        })
+        .collect();
+    regions.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (start, end) in regions {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 + 1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let mut out = String::new();
+    for (start, end) in merged {
+        let from = rope.line_to_char(start);
+        let to = rope.line_to_char(end + 1);
+        let region = rope.slice(from..to).to_string();
+        if out.len() + region.len() + super::text_cache::PIECE_END.len() > CLOSED_DOCUMENT_MAX_BYTES {
+            break;
+        }
+        out.push_str(&region);
+        out.push_str(super::text_cache::PIECE_END);
+    }
+    out
+}
+
 /// Feeds the adaptation and its stored state.
 #[derive(Clone)]
 pub struct Learner {
@@ -174,6 +222,31 @@ impl FeedbackSink for NoSink {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_big_closed_document_teaches_only_the_lines_around_its_edits() {
+        use super::{CLOSED_DOCUMENT_MAX_BYTES, EDIT_CONTEXT_LINES, closed_document_text};
+        use crate::adapt::text_cache::PIECE_END;
+        use crate::documents::{Document, TextEdit};
+        let small = Document::new("fn a() {}\n", 1, "rust");
+        assert_eq!(closed_document_text(&small), "fn a() {}\n");
+        let text: String = (0..20_000).map(|n| format!("let line_{n} = {n};\n")).collect();
+        assert!(text.len() > CLOSED_DOCUMENT_MAX_BYTES);
+        let mut big = Document::new(&text, 1, "rust");
+        assert_eq!(closed_document_text(&big), "", "nothing written in it");
+        for (line, typed) in [(100, "// mine\n"), (10_000, "// also mine\n"), (120, "// near\n")] {
+            let at = big.rope.line_to_char(line);
+            big.edit(&TextEdit { range: Some(at..at), text: typed.into() });
+        }
+        let taught = closed_document_text(&big);
+        let pieces: Vec<&str> = taught.split_terminator(PIECE_END).collect();
+        assert_eq!(pieces.len(), 2, "the edits at 100 and 120 share a region");
+        assert!(pieces[0].contains("// mine\n") && pieces[0].contains("// near\n"));
+        assert!(pieces[1].contains("// also mine\n"));
+        assert!(pieces[0].starts_with(&format!("let line_{} ", 100 - EDIT_CONTEXT_LINES)));
+        assert!(!taught.contains("let line_0 ") && !taught.contains("let line_19999 "));
+        assert!(taught.len() < 2 * (2 * EDIT_CONTEXT_LINES + 30) * 20);
+    }
+
     use std::time::{Duration, Instant};
 
     use super::*;

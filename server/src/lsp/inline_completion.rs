@@ -279,10 +279,7 @@ impl Backend {
             // Counted in the context stage, as is choosing snippets: both build the prompt.
             let snippets_started = std::time::Instant::now();
             let mut document = document;
-            if document.needs_reparse() {
-                document.reparse();
-                store.adopt_parse(&snippet_uri, &document);
-            }
+            store.parse(&snippet_uri, &mut document);
             let candidates = workspace_index::extra_snippets(
                 &snippet_inputs,
                 &snippet_uri,

@@ -157,9 +157,10 @@ fn did_close(shared: &Shared, params: Option<&Value>) {
     match shared.documents.lock().remove(&uri) {
         // What the user wrote there feeds the adaptation (never an open document: its text after
         // the cursor would be suggested back and dropped as a duplicate of the suffix).
-        Some(document) => shared
-            .learner
-            .observe_document(&uri, document.rope.to_string()),
+        Some(document) => shared.learner.observe_document(
+            &uri,
+            crate::adapt::learner::closed_document_text(&document),
+        ),
         None => tracing::warn!(%uri, "didClose for a document that is not open"),
     }
 }
