@@ -274,9 +274,9 @@ impl Backend {
             if cancel.is_cancelled() {
                 return Ok((None, queue_ms, Vec::new()));
             }
-            // A big document's reparse is deferred to here, off the read loop (documents.rs);
-            // the store keeps the tree unless an edit came in meanwhile.
-            // Counted in the context stage, as is choosing snippets: both build the prompt.
+            // A big document's reparse is deferred to here, off the read loop, and handed back
+            // to the store (documents.rs). Counted in the context stage, as is choosing
+            // snippets: both build the prompt.
             let snippets_started = std::time::Instant::now();
             let mut document = document;
             store.parse(&snippet_uri, &mut document);

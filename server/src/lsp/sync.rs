@@ -154,7 +154,9 @@ fn did_close(shared: &Shared, params: Option<&Value>) {
     };
     let uri = params.text_document.uri.as_str().to_string();
     shared.in_flight.close(&uri);
-    match shared.documents.lock().remove(&uri) {
+    // Out of the store first: what the document teaches is worked out without the lock.
+    let removed = shared.documents.lock().remove(&uri);
+    match removed {
         // What the user wrote there feeds the adaptation (never an open document: its text after
         // the cursor would be suggested back and dropped as a duplicate of the suffix).
         Some(document) => shared.learner.observe_document(
